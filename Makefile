@@ -1,0 +1,30 @@
+# One command to run the example server, one to run the tests. Both set up what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: serve test lint setup tools bench
+
+$(BIN)/cloudmcp: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/cloudmcp
+
+serve: setup
+	$(BIN)/cloudmcp serve --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/mypy
+
+test: setup tools lint
+	$(BIN)/pytest -q
+
+# Node 22, the conformance suite and the Inspector CLI; the offline validators of deploy artifacts.
+tools: setup
+	bash scripts/install-tools.sh

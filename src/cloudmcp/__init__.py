@@ -1,0 +1,1 @@
+"""cloudmcp: Model Context Protocol servers in production."""

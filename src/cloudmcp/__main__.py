@@ -1,0 +1,5 @@
+import sys
+
+from cloudmcp.cli import main
+
+sys.exit(main())
