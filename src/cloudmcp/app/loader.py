@@ -1,0 +1,43 @@
+"""Find the `MCPApp` a command or a Lambda handler serves: `module:attr` or `file.py[:attr]`."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+from cloudmcp.app.application import MCPApp
+
+DEFAULT_TARGET = "cloudmcp.example:app"
+
+
+class AppNotFound(Exception):
+    """The target names no `MCPApp`; the message says what was wrong."""
+
+
+def load_app(target: str | None = None) -> MCPApp:
+    target = target or DEFAULT_TARGET
+    location, _, attr = target.partition(":")
+    if location.endswith(".py") or "/" in location:
+        path = Path(location).resolve()
+        if not path.is_file():
+            raise AppNotFound(f"no such file: {location}")
+        name = f"_cloudmcp_target_{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise AppNotFound(f"cannot import {location}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        # Let the app import its sibling modules, as `python file.py` would.
+        sys.path.insert(0, str(path.parent))
+        spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(location)
+        except ModuleNotFoundError as exc:
+            raise AppNotFound(f"cannot import {location!r}: {exc}") from None
+    app = getattr(module, attr or "app", None)
+    if not isinstance(app, MCPApp):
+        raise AppNotFound(f"{target!r} is not an MCPApp (looked for {attr or 'app'!r})")
+    return app

@@ -1,0 +1,111 @@
+"""Tools: functions a model may call, with schemas from their type hints."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloudmcp.app.content import to_content_list
+from cloudmcp.app.schema import Signature, signature_of, to_builtins
+
+
+class ToolError(Exception):
+    """Raise in a tool to report a failure the model should see (`isError: true`)."""
+
+
+@dataclass
+class ToolResult:
+    """A full `CallToolResult`, for a tool that wants to set every field itself."""
+
+    content: list[Any] = field(default_factory=list)
+    structured: Any = None
+    is_error: bool = False
+    meta: dict[str, Any] | None = None
+
+
+@dataclass
+class Tool:
+    name: str
+    fn: Callable[..., Any]
+    signature: Signature
+    description: str
+    title: str | None = None
+    annotations: dict[str, Any] | None = None
+    icons: list[dict[str, Any]] | None = None
+    meta: dict[str, Any] | None = None
+    #: Seconds a result may be served from the shared cache, keyed by the arguments.
+    cache_ttl: float | None = None
+    #: OAuth scopes the caller needs.
+    scopes: tuple[str, ...] = ()
+    #: Run a synchronous function in a worker thread instead of on the event loop.
+    thread: bool = False
+    definition: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.definition = self._definition()
+
+    def _definition(self) -> dict[str, Any]:
+        definition: dict[str, Any] = {"name": self.name}
+        if self.title:
+            definition["title"] = self.title
+        definition["description"] = self.description
+        definition["inputSchema"] = self.signature.input_schema
+        if self.signature.output_schema is not None:
+            definition["outputSchema"] = self.signature.output_schema
+        if self.annotations:
+            definition["annotations"] = self.annotations
+        if self.icons:
+            definition["icons"] = self.icons
+        if self.meta:
+            definition["_meta"] = self.meta
+        return definition
+
+    async def run(self, kwargs: dict[str, Any]) -> Any:
+        if inspect.iscoroutinefunction(self.fn):
+            return await self.fn(**kwargs)
+        if self.thread:
+            return await asyncio.to_thread(self.fn, **kwargs)
+        return self.fn(**kwargs)
+
+    def result(self, value: Any) -> dict[str, Any]:
+        """The `CallToolResult` for what the function returned."""
+        if isinstance(value, ToolResult):
+            result: dict[str, Any] = {"content": to_content_list(value.content) or []}
+            if value.structured is not None:
+                result["structuredContent"] = to_builtins(value.structured)
+            if value.is_error:
+                result["isError"] = True
+            if value.meta:
+                result["_meta"] = value.meta
+            return result
+        if self.signature.output_schema is None:
+            content = to_content_list(value)
+            if content is not None:
+                return {"content": content}
+        structured = self.signature.structure(value)
+        from cloudmcp.protocol.jsonrpc import encode  # the codec lives with the wire
+
+        text = encode(structured["result"] if self.signature.wraps_result else structured)
+        result = {"content": [{"type": "text", "text": text.decode()}]}
+        if self.signature.output_schema is not None:
+            result["structuredContent"] = structured
+        return result
+
+
+def error_result(message: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": message}], "isError": True}
+
+
+def make_tool(fn: Callable[..., Any], name: str | None = None, **options: Any) -> Tool:
+    name = name or fn.__name__
+    description = options.pop("description", None) or inspect.getdoc(fn) or name
+    return Tool(
+        name=name,
+        fn=fn,
+        signature=signature_of(fn, name=name),
+        description=description,
+        **options,
+    )

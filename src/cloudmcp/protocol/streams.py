@@ -1,0 +1,117 @@
+"""Response streams: one POST's answer, and the legacy SSE logs that make it resumable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudmcp.protocol.jsonrpc import encode
+from cloudmcp.protocol.transport import (
+    JSON,
+    SSE_HEADERS,
+    Accept,
+    Headers,
+    Responder,
+    sse_event,
+)
+from cloudmcp.state.store import Store
+
+_FINAL, _PARTIAL = b"F", b"N"
+
+
+class EventLog:
+    """A legacy SSE stream's events, kept in the `Store` so any instance can replay them.
+
+    SSE event ids are `{token}.{position}`: the token names the stream within its
+    session, the position orders events within it.
+    """
+
+    def __init__(self, store: Store, key: str, token: str, *, ttl: float, cap: int) -> None:
+        self.store = store
+        self.key = key
+        self.token = token
+        self.ttl = ttl
+        self.cap = cap
+
+    async def append(self, data: bytes, *, final: bool) -> str:
+        position = await self.store.append(
+            self.key, (_FINAL if final else _PARTIAL) + data, ttl=self.ttl, cap=self.cap
+        )
+        return f"{self.token}.{position}"
+
+    async def prime(self) -> str:
+        """An id before any event, so a client can resume from the very start (2025-11-25)."""
+        return f"{self.token}.0"
+
+
+def parse_event_id(event_id: str) -> tuple[str, str] | None:
+    token, dot, position = event_id.partition(".")
+    if not dot or not token or not position.isdigit():
+        return None
+    return token, position
+
+
+def stored_event(data: bytes) -> tuple[bytes, bool]:
+    """(message, final) from what `EventLog.append` stored."""
+    return data[1:], data[:1] == _FINAL
+
+
+class ResponseStream:
+    """The answer to one POST.
+
+    It stays a plain JSON response unless something has to reach the client before
+    the result (progress, a log message, a server-to-client request); then it turns
+    into an SSE stream. So a quick call costs one JSON body and nothing else.
+    """
+
+    def __init__(
+        self,
+        responder: Responder,
+        accept: Accept,
+        headers: Headers,
+        *,
+        log: EventLog | None = None,
+        retry_ms: int | None = None,
+    ) -> None:
+        self.responder = responder
+        self.accept = accept
+        self.headers = headers
+        self.log = log
+        self.retry_ms = retry_ms
+        self.started = False
+
+    @property
+    def can_stream(self) -> bool:
+        return self.accept.sse
+
+    async def send(self, message: dict[str, Any]) -> bool:
+        """Send a message ahead of the result; False when the client cannot take a stream."""
+        if not self.accept.sse:
+            return False
+        if not self.started:
+            await self._start()
+        await self._write(encode(message), final=False)
+        return True
+
+    async def finish(self, message: dict[str, Any], status: int = 200) -> None:
+        data = encode(message)
+        if self.started:
+            await self._write(data, final=True)
+            await self.responder.end_stream()
+        elif self.accept.json or status != 200:
+            await self.responder.respond(status, [("content-type", JSON), *self.headers], data)
+        else:  # a client that takes only SSE gets the result as a one-event stream
+            await self._start()
+            await self._write(data, final=True)
+            await self.responder.end_stream()
+
+    async def _start(self) -> None:
+        self.started = True
+        await self.responder.start_stream([*SSE_HEADERS, *self.headers])
+        if self.log is not None and self.retry_ms is not None:
+            # Prime the stream: an id to resume from, and how soon to reconnect.
+            await self.responder.write(sse_event(b"", await self.log.prime(), self.retry_ms))
+
+    async def _write(self, data: bytes, *, final: bool) -> None:
+        event_id = await self.log.append(data, final=final) if self.log is not None else None
+        if not self.responder.closed:
+            await self.responder.write(sse_event(data, event_id))

@@ -1,0 +1,93 @@
+"""Streamable HTTP as the engine sees it: a request in, a response out.
+
+Edges (ASGI, AWS Lambda) turn their platform's request into an `HttpRequest` and
+hand the engine a `Responder` that writes either one body or an SSE stream.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cloudmcp.protocol.jsonrpc import encode
+
+JSON = "application/json"
+SSE = "text/event-stream"
+
+Headers = list[tuple[str, str]]
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    #: Header names in lower case.
+    headers: Mapping[str, str]
+    body: bytes
+    #: Who is calling, as authentication established it.
+    principal: Any = None
+    #: The platform's request context (the Lambda context object on AWS Lambda).
+    platform: Any = None
+    #: `time.monotonic()` by which the platform will cut the request off.
+    deadline: float | None = None
+
+
+class Responder(ABC):
+    """Writes one HTTP response: a whole body, or a stream of SSE events."""
+
+    #: True once the client has gone away.
+    closed: bool = False
+
+    @abstractmethod
+    async def respond(self, status: int, headers: Headers, body: bytes) -> None: ...
+
+    @abstractmethod
+    async def start_stream(self, headers: Headers) -> None: ...
+
+    @abstractmethod
+    async def write(self, chunk: bytes) -> None: ...
+
+    @abstractmethod
+    async def end_stream(self) -> None: ...
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:  # noqa: B027
+        """Call `callback` if the client goes away before the response ends."""
+
+
+def sse_event(data: bytes, event_id: str | None = None, retry_ms: int | None = None) -> bytes:
+    head = b"event: message\n"
+    if event_id is not None:
+        head += b"id: " + event_id.encode() + b"\n"
+    if retry_ms is not None:
+        head += b"retry: " + str(retry_ms).encode() + b"\n"
+    return head + b"data: " + data + b"\n\n"
+
+
+KEEPALIVE = b": keepalive\n\n"
+
+SSE_HEADERS: Headers = [
+    ("content-type", SSE),
+    ("cache-control", "no-cache, no-transform"),
+    # Tell nginx and similar proxies not to buffer the stream.
+    ("x-accel-buffering", "no"),
+]
+
+
+def json_body(message: Any) -> bytes:
+    return encode(message)
+
+
+class Accept:
+    """What the client's `Accept` header allows."""
+
+    __slots__ = ("json", "sse")
+
+    def __init__(self, header: str | None) -> None:
+        if not header:
+            self.json = self.sse = True
+            return
+        types = {part.split(";", 1)[0].strip().lower() for part in header.split(",")}
+        anything = "*/*" in types
+        self.json = anything or JSON in types or "application/*" in types
+        self.sse = anything or SSE in types or "text/*" in types

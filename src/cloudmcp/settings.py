@@ -1,0 +1,85 @@
+"""Settings: one object, read from the environment once.
+
+Every field has an environment variable of the same name in upper case (with the
+aliases the seed deployment used, such as `MAX_REQUEST_SIZE`); lists are
+comma-separated. README.md documents each.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+@dataclass
+class Settings:
+    #: A label for logs and health: "development", "staging", "production"...
+    environment: str = "development"
+    log_level: str = "INFO"
+    #: Largest request body accepted, in bytes (413 beyond it).
+    max_request_size: int = 4 * 1024 * 1024
+    #: Host header values accepted (421 otherwise). Empty: any host, unless bound to
+    #: localhost, where only local names are accepted (DNS rebinding protection).
+    allowed_hosts: tuple[str, ...] = ()
+    #: Origin header values accepted (403 otherwise); same default rule as hosts.
+    allowed_origins: tuple[str, ...] = ()
+    #: Redis for shared state; unset: in-process memory.
+    redis_url: str | None = None
+    #: Prefix for every key this deployment writes to the store.
+    key_prefix: str = "cloudmcp:"
+    #: Idle seconds before a legacy session expires.
+    session_ttl: float = 1800.0
+    #: Events kept per SSE stream for resumption, and for how long (seconds).
+    sse_history: int = 1000
+    sse_history_ttl: float = 900.0
+    #: Seconds between keep-alive comments on long-lived SSE streams.
+    sse_keepalive: float = 15.0
+    #: The `retry` hint (ms) legacy clients get on SSE streams.
+    sse_retry_ms: int = 1000
+    #: Seconds a server-to-client request waits for the client's answer.
+    input_timeout: float = 300.0
+    #: Keys that seal MRTR `requestState`, newest first, as `id:base64` (32+ bytes each).
+    #: Every instance needs the same ring; unset: a random per-process key.
+    state_keys: tuple[str, ...] = ()
+    #: Seconds a sealed `requestState` stays valid.
+    state_ttl: float = 600.0
+    #: Freshness hint (ms) on list results for 2026-07-28 clients.
+    list_ttl_ms: int = 60_000
+    #: Default cache TTL (seconds) for tools that opt into result caching.
+    cache_ttl: float = 300.0
+    #: Per-tool timeout in seconds (0: none).
+    tool_timeout: float = 0.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f.name.upper())
+            if raw is None or f.name == "extra":
+                continue
+            kind = type(f.default) if f.default is not None else str
+            try:
+                if kind is tuple:
+                    values[f.name] = _split(raw)
+                elif kind in (int, float):
+                    values[f.name] = kind(raw)
+                else:
+                    values[f.name] = raw or None if f.name == "redis_url" else raw
+            except ValueError:
+                raise ValueError(f"{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+        values.update(overrides)
+        return cls(**values)
+
+    def local_only(self, bind_host: str | None) -> bool:
+        """Whether Host/Origin default to local names (a server bound to localhost)."""
+        return bind_host in LOCAL_HOSTS
