@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from cloudmcp.app.prompts import Prompt, prompt_arguments
 from cloudmcp.app.resources import Resource, compile_template
@@ -63,7 +63,7 @@ class MCPApp:
         self.resources: dict[str, Resource] = {}
         self.templates: list[Resource] = []
         self.prompts: dict[str, Prompt] = {}
-        self.completion_handler: Callable[..., Any] | None = None
+        self.completions: dict[tuple[str, str], Callable[..., Any]] = {}
         self._settings = settings
         self._store = store
         self._engine: Engine | None = None
@@ -188,11 +188,18 @@ class MCPApp:
 
         return register
 
-    def completion(self, fn: F) -> F:
-        """Register the handler for `completion/complete`:
-        `fn(ref, argument, context) -> list[str]` (or a `completion` object)."""
-        self.completion_handler = fn
-        return fn
+    def completion(self, ref_type: str, name: str) -> Callable[[F], F]:
+        """Register completions for a prompt's arguments (`"ref/prompt", name`) or a
+        template's variables (`"ref/resource", uri_template`):
+        `fn(argument, value, context) -> list[str]`, sync or async."""
+        if ref_type not in ("ref/prompt", "ref/resource"):
+            raise ValueError(f"unknown completion reference type {ref_type!r}")
+
+        def register(fn: F) -> F:
+            self.completions[(ref_type, name)] = fn
+            return fn
+
+        return register
 
     @property
     def has_scopes(self) -> bool:
@@ -237,16 +244,12 @@ class MCPApp:
 
     # change notifications
 
-    async def notify_tools_changed(self) -> None:
-        await self.engine.broadcast("notifications/tools/list_changed")
-
-    async def notify_prompts_changed(self) -> None:
-        await self.engine.broadcast("notifications/prompts/list_changed")
-
-    async def notify_resources_changed(self) -> None:
-        await self.engine.broadcast("notifications/resources/list_changed")
+    async def notify_list_changed(self, kind: Literal["tools", "prompts", "resources"]) -> None:
+        """Tell every listening client, on any instance, that a list changed."""
+        await self.engine.broadcast(f"notifications/{kind}/list_changed")
 
     async def notify_resource_updated(self, uri: str) -> None:
+        """Tell clients subscribed to `uri`, on any instance, that it changed."""
         await self.engine.resource_updated(uri)
 
 

@@ -38,6 +38,8 @@ class Exchange(Protocol):
 
     async def ask(self, requests: dict[str, dict[str, Any]]) -> dict[str, Any]: ...
 
+    async def close_stream(self) -> None: ...
+
 
 @dataclass
 class ElicitResult:
@@ -116,6 +118,14 @@ class Context:
         Returns `{key: result}`. Each call of `ask` is one round trip.
         """
         return await self.exchange.ask(requests)
+
+    async def close_stream(self) -> None:
+        """End the response stream now and keep working (SSE polling, 2025-11-25).
+
+        The client reconnects with `Last-Event-ID` (to any instance) and gets the rest,
+        result included. A no-op where the revision has no resumable streams.
+        """
+        await self.exchange.close_stream()
 
     async def _ask_one(self, method: str, params: dict[str, Any]) -> Any:
         self._asks += 1

@@ -71,7 +71,7 @@ class Features:
             capabilities["resources"] = {"subscribe": True, "listChanged": True}
         if app.prompts:
             capabilities["prompts"] = {"listChanged": True}
-        if app.completion_handler is not None:
+        if app.completions:
             capabilities["completions"] = {}
         return capabilities
 
@@ -173,13 +173,14 @@ class Features:
         ref, argument = params.get("ref"), params.get("argument")
         if not isinstance(ref, dict) or not isinstance(argument, dict):
             raise invalid_params('"ref" and "argument" must be objects')
+        target = ref.get("name") if ref.get("type") == "ref/prompt" else ref.get("uri")
+        handler = self.app.completions.get((ref.get("type"), target))  # type: ignore[arg-type]
         values: Any = []
-        handler = self.app.completion_handler
         if handler is not None:
-            values = handler(ref, argument, params.get("context"))
+            context = params.get("context")
+            values = handler(argument.get("name"), str(argument.get("value", "")), context or {})
             if inspect.isawaitable(values):
                 values = await values
-        if isinstance(values, dict):
-            return {"completion": values}
-        values = [str(v) for v in values][:100]
-        return {"completion": {"values": values, "total": len(values), "hasMore": False}}
+        values = [str(v) for v in values]
+        # The spec caps one answer at 100 values and says how many there are in all.
+        return {"completion": {"values": values[:100], "total": len(values), "hasMore": len(values) > 100}}

@@ -89,6 +89,9 @@ class _Exchange:
     async def notify(self, method: str, params: dict[str, Any]) -> None:
         await self.stream.send(jsonrpc.notification(method, params))
 
+    async def close_stream(self) -> None:
+        await self.stream.detach()
+
     async def ask(self, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
         missing = [
             CAPABILITY_FOR[r["method"]]

@@ -78,6 +78,8 @@ class ResponseStream:
         self.log = log
         self.retry_ms = retry_ms
         self.started = False
+        #: The HTTP response has ended early; events only go to the log for resumption.
+        self.detached = False
 
     @property
     def can_stream(self) -> bool:
@@ -92,9 +94,20 @@ class ResponseStream:
         await self._write(encode(message), final=False)
         return True
 
+    async def detach(self) -> None:
+        """End the HTTP response, keep logging events: the client resumes with a GET."""
+        if self.log is None or self.retry_ms is None or self.detached:
+            return  # without ids and a retry hint the client could not resume
+        if not self.started:
+            await self._start()
+        self.detached = True
+        await self.responder.end_stream()
+
     async def finish(self, message: dict[str, Any], status: int = 200) -> None:
         data = encode(message)
-        if self.started:
+        if self.detached:
+            await self._write(data, final=True)
+        elif self.started:
             await self._write(data, final=True)
             await self.responder.end_stream()
         elif self.accept.json or status != 200:
@@ -113,5 +126,5 @@ class ResponseStream:
 
     async def _write(self, data: bytes, *, final: bool) -> None:
         event_id = await self.log.append(data, final=final) if self.log is not None else None
-        if not self.responder.closed:
+        if not self.responder.closed and not self.detached:
             await self.responder.write(sse_event(data, event_id))

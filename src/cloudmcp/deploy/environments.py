@@ -1,0 +1,56 @@
+"""One environment's settings: the top-level config with that environment's overrides applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cloudmcp.deploy.config import DeployConfig, memory_mib
+from cloudmcp.deploy.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    name: str
+    gcp_project: str
+    domain: str | None
+    memory: str
+    cpu: int
+    min_instances: int
+    max_instances: int
+    # Plain settings for the container; secrets never appear here.
+    env_vars: dict[str, str]
+
+    @property
+    def memory_mib(self) -> int:
+        return memory_mib(self.memory)
+
+
+def resolve_environment(config: DeployConfig, name: str) -> EnvironmentSettings:
+    try:
+        override = config.environments[name]
+    except KeyError:
+        known = ", ".join(config.environments)
+        raise ConfigError("--env", name, f"is not an environment in the config ({known})") from None
+    resources = config.resources
+    env_vars = {"ENVIRONMENT": name, **config.env, **override.env}
+    if config.cors.allowed_origins and "ALLOWED_ORIGINS" not in env_vars:
+        env_vars["ALLOWED_ORIGINS"] = ",".join(config.cors.allowed_origins)
+    domain = override.domain or (config.domain.name if config.domain else None)
+    return EnvironmentSettings(
+        name=name,
+        gcp_project=override.gcp_project or config.gcp.project,
+        domain=domain,
+        memory=override.memory or resources.memory,
+        cpu=override.cpu or resources.cpu,
+        min_instances=(
+            override.min_instances if override.min_instances is not None else resources.min_instances
+        ),
+        max_instances=(
+            override.max_instances if override.max_instances is not None else resources.max_instances
+        ),
+        env_vars=dict(sorted(env_vars.items())),
+    )
+
+
+def all_environments(config: DeployConfig) -> list[EnvironmentSettings]:
+    return [resolve_environment(config, name) for name in config.environments]
