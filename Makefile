@@ -28,3 +28,8 @@ test: setup tools lint
 # Node 22, the conformance suite and the Inspector CLI; the offline validators of deploy artifacts.
 tools: setup
 	bash scripts/install-tools.sh
+
+# Benchmarks, side by side (about 12 minutes; makes its own venvs under bench/.venvs).
+# BENCH_ARGS=--quick for a short pass, BENCH_ARGS="--only floor,cloudmcp" for a subset.
+bench:
+	$(PYTHON) bench/run.py --redis $(BENCH_ARGS)
