@@ -12,7 +12,7 @@ import re
 import statistics
 import time
 from collections import Counter
-from enum import Enum
+from enum import StrEnum
 from typing import Any, TypedDict
 
 from cloudmcp import Context, MCPApp
@@ -31,7 +31,7 @@ STARTED = time.monotonic()
 _first_call = True
 
 
-class Operation(str, Enum):
+class Operation(StrEnum):
     transform = "transform"
     validate = "validate"
     analyze = "analyze"
@@ -189,7 +189,10 @@ def process_data(
         return {"operation": operation.value, "result": transform(data)}
     if operation is Operation.validate:
         problems = validate(data, schema)
-        return {"operation": operation.value, "result": {"valid": not problems, "problems": problems}}
+        return {
+            "operation": operation.value,
+            "result": {"valid": not problems, "problems": problems},
+        }
     return {"operation": operation.value, "result": analyze(data)}
 
 

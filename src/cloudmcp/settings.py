@@ -76,7 +76,9 @@ class Settings:
                 else:
                     values[f.name] = raw or None if f.name == "redis_url" else raw
             except ValueError:
-                raise ValueError(f"{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+                raise ValueError(
+                    f"{f.name.upper()}={raw!r} is not a valid {kind.__name__}"
+                ) from None
         values.update(overrides)
         return cls(**values)
 

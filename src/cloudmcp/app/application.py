@@ -15,6 +15,7 @@ from cloudmcp.settings import Settings
 if TYPE_CHECKING:
     from cloudmcp.http.asgi import HttpApp
     from cloudmcp.protocol.engine import Engine
+    from cloudmcp.server import Authenticator, Observer, Route
     from cloudmcp.state.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,6 +70,12 @@ class MCPApp:
         self._engine: Engine | None = None
         #: Where `cloudmcp serve` bound, for the localhost Host/Origin defaults.
         self.bind_host: str | None = None
+        #: Who may call the MCP endpoint (None: anyone).
+        self.authenticator: Authenticator | None = None
+        #: What sees each answered request: metrics, access logs.
+        self.observers: list[Observer] = []
+        #: More HTTP routes beside the MCP endpoint, by path (metrics, OAuth metadata).
+        self.routes: dict[str, Route] = {}
 
     # registration
 
@@ -203,8 +210,13 @@ class MCPApp:
 
     @property
     def has_scopes(self) -> bool:
-        primitives = [*self.tools.values(), *self.resources.values(), *self.templates]
-        return any(p.scopes for p in [*primitives, *self.prompts.values()])
+        primitives: list[Tool | Resource | Prompt] = [
+            *self.tools.values(),
+            *self.resources.values(),
+            *self.templates,
+            *self.prompts.values(),
+        ]
+        return any(p.scopes for p in primitives)
 
     # serving
 

@@ -125,7 +125,7 @@ def is_content_type(tp: Any) -> bool:
         return all(is_content_type(arg) for arg in typing.get_args(tp) if arg is not Ellipsis)
     if origin is typing.Annotated:
         return is_content_type(typing.get_args(tp)[0])
-    return isinstance(tp, type) and issubclass(tp, Content) or tp is str
+    return (isinstance(tp, type) and issubclass(tp, Content)) or tp is str
 
 
 def to_content_list(value: Any) -> list[dict[str, Any]] | None:
@@ -136,8 +136,10 @@ def to_content_list(value: Any) -> list[dict[str, Any]] | None:
         return [{"type": "text", "text": value}]
     if isinstance(value, Content):
         return [value.to_content()]
-    if isinstance(value, list | tuple) and value and all(
-        isinstance(item, Content | str) for item in value
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(isinstance(item, Content | str) for item in value)
     ):
         return [
             {"type": "text", "text": item} if isinstance(item, str) else item.to_content()

@@ -66,7 +66,5 @@ def prompt_arguments(fn: Callable[..., Any], skip: str | None) -> list[dict[str,
     for param in inspect.signature(fn).parameters.values():
         if param.name == skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        arguments.append(
-            {"name": param.name, "required": param.default is inspect.Parameter.empty}
-        )
+        arguments.append({"name": param.name, "required": param.default is inspect.Parameter.empty})
     return arguments

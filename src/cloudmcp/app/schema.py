@@ -173,7 +173,7 @@ def _output_schema(tp: Any) -> tuple[dict[str, Any] | None, bool]:
     name = schema.get("$ref", "").rpartition("/")[2]
     if name in defs:  # the type itself: inline it, keeping its definition if others refer to it
         schema = dict(defs[name])
-        if f"#/$defs/{name}\"" not in msgspec.json.encode(defs).decode():
+        if f'#/$defs/{name}"' not in msgspec.json.encode(defs).decode():
             del defs[name]
     if schema.get("type") != "object":
         schema = {"type": "object", "properties": {"result": schema}, "required": ["result"]}

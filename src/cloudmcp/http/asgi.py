@@ -7,9 +7,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.errors import MCPError
+from cloudmcp.protocol.jsonrpc import encode
+from cloudmcp.protocol.jsonrpc import error as error_message
 from cloudmcp.protocol.transport import JSON, Headers, HttpRequest, Responder
+from cloudmcp.server import Server
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
@@ -25,15 +27,17 @@ class AsgiResponder(Responder):
         self._receive = receive
         self._send = send
         self._watcher: asyncio.Task[None] | None = None
-        self._callbacks: list[Callable[[], None]] = []
+        self._callbacks: list[Callable[[], object]] = []
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
+        self.status = status
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         raw.append((b"content-length", str(len(body)).encode()))
         await self._send({"type": "http.response.start", "status": status, "headers": raw})
         await self._send({"type": "http.response.body", "body": body})
 
     async def start_stream(self, headers: Headers) -> None:
+        self.status = 200
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         await self._send({"type": "http.response.start", "status": 200, "headers": raw})
         self.on_disconnect(lambda: None)  # a stream must notice when its reader leaves
@@ -46,7 +50,7 @@ class AsgiResponder(Responder):
         if not self.closed:
             await self._send({"type": "http.response.body", "body": b""})
 
-    def on_disconnect(self, callback: Callable[[], None]) -> None:
+    def on_disconnect(self, callback: Callable[[], object]) -> None:
         self._callbacks.append(callback)
         if self._watcher is None:
             self._watcher = asyncio.get_running_loop().create_task(self._watch())
@@ -68,7 +72,7 @@ class HttpApp:
 
     def __init__(self, mcp: MCPApp, path: str = "/mcp") -> None:
         self.mcp = mcp
-        self.path = "/" + path.strip("/") if path.strip("/") else "/"
+        self.server = Server(mcp, path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -80,47 +84,41 @@ class HttpApp:
         root = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
-        path = path.rstrip("/") or "/"
-        if path == self.path:
-            await self._mcp(scope, receive, send)
-        elif path in ("/health", "/ready"):
-            from cloudmcp.ops.health import health_response
-
-            status, body = await health_response(self.mcp, ready=path == "/ready")
-            await AsgiResponder(receive, send).respond(status, [("content-type", JSON)], body)
-        else:
-            error = MCPError(-32600, f"Not found: {scope['path']}", status=404)
-            body = jsonrpc.encode(jsonrpc.error(None, error))
-            await AsgiResponder(receive, send).respond(404, [("content-type", JSON)], body)
-
-    async def _mcp(self, scope: Scope, receive: Receive, send: Send) -> None:
-        engine = self.mcp.engine
         responder = AsgiResponder(receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        limit = engine.settings.max_request_size
-        body = b""
-        try:
-            declared = int(headers.get("content-length", 0))
-        except ValueError:
-            declared = 0
-        if declared > limit:
-            await engine.reply_error(responder, None, _too_large(limit))
+        body = await self._body(headers, receive)
+        if body is None:
+            limit = self.mcp.settings.max_request_size
+            error = MCPError(-32600, f"Request body larger than {limit} bytes", status=413)
+            await responder.respond(
+                413, [("content-type", JSON)], encode(error_message(None, error))
+            )
             return
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if len(body) > limit:
-                await engine.reply_error(responder, None, _too_large(limit))
-                return
-            if not message.get("more_body"):
-                break
-        request = HttpRequest(scope["method"], headers, body, principal=scope.get("principal"))
+        request = HttpRequest(
+            scope["method"], headers, body, path, principal=scope.get("principal")
+        )
         try:
-            await engine.handle(request, responder)
+            await self.server.handle(request, responder)
         finally:
             responder.stop_watching()
+
+    async def _body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
+        """The request body; None when it is over the size limit (read no further)."""
+        limit = self.mcp.settings.max_request_size
+        try:
+            if int(headers.get("content-length", 0)) > limit:
+                return None
+        except ValueError:
+            pass
+        body = b""
+        while True:
+            message = await receive()
+            chunk: bytes = message.get("body", b"")
+            body += chunk
+            if len(body) > limit:
+                return None
+            if not message.get("more_body"):
+                return body
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         lifespan = self.mcp.lifespan()
@@ -137,7 +135,3 @@ class HttpApp:
                 await lifespan.__aexit__(None, None, None)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def _too_large(limit: int) -> MCPError:
-    return MCPError(-32600, f"Request body larger than {limit} bytes", status=413)

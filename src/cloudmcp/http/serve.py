@@ -19,7 +19,9 @@ def register(commands: Any) -> None:
     )
     # Cloud Run sets PORT and expects every interface; locally, stay on loopback.
     in_container = "PORT" in os.environ
-    parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0" if in_container else "127.0.0.1"))
+    parser.add_argument(
+        "--host", default=os.environ.get("HOST", "0.0.0.0" if in_container else "127.0.0.1")
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--path", default="/mcp", help="the MCP endpoint's path (default /mcp)")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())

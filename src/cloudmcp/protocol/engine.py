@@ -115,17 +115,25 @@ class Engine:
                 raise MCPError(
                     -32600,
                     f"Method not allowed: {request.method}; this endpoint takes POST"
-                    + (" (GET and DELETE need an Mcp-Session-Id)" if request.method != "OPTIONS" else ""),
+                    + (
+                        " (GET and DELETE need an Mcp-Session-Id)"
+                        if request.method != "OPTIONS"
+                        else ""
+                    ),
                     status=405,
                     headers={"allow": "GET, POST, DELETE"},
                 )
         except MCPError as exc:
-            await self.reply_error(responder, None, exc)
+            await self.reply_error(request, responder, None, exc)
         except Exception:
             log.exception("unhandled error serving %s", request.method)
-            await self.reply_error(responder, None, MCPError(INTERNAL_ERROR, "Internal error", status=500))
+            internal = MCPError(INTERNAL_ERROR, "Internal error", status=500)
+            await self.reply_error(request, responder, None, internal)
 
-    async def reply_error(self, responder: Responder, request_id: Any, exc: MCPError) -> None:
+    async def reply_error(
+        self, request: HttpRequest, responder: Responder, request_id: Any, exc: MCPError
+    ) -> None:
+        request.info.error = exc.code
         if responder.closed:
             return
         headers = [("content-type", JSON), *exc.headers.items()]
@@ -143,7 +151,8 @@ class Engine:
         if not accept.json and not accept.sse:
             raise MCPError(
                 -32600,
-                "Not Acceptable: the Accept header must allow application/json or text/event-stream",
+                "Not Acceptable: the Accept header must allow application/json "
+                "or text/event-stream",
                 status=406,
             )
         body = jsonrpc.decode(request.body)
@@ -152,7 +161,8 @@ class Engine:
             try:
                 jsonrpc.check_message(body)
             except MCPError as exc:
-                await self.reply_error(responder, request_id if jsonrpc.is_request_id(request_id) else None, exc)
+                valid_id = request_id if jsonrpc.is_request_id(request_id) else None
+                await self.reply_error(request, responder, valid_id, exc)
                 return
             if self._is_modern(request, body):
                 await self.modern.post(request, body, accept, responder)
@@ -160,7 +170,7 @@ class Engine:
             try:
                 await self.legacy.post(request, body, accept, responder)
             except MCPError as exc:
-                await self.reply_error(responder, request_id, exc)
+                await self.reply_error(request, responder, request_id, exc)
         elif isinstance(body, list):
             await self.legacy.post(request, body, accept, responder)
         else:
@@ -186,13 +196,17 @@ class Engine:
         host = request.headers.get("host", "")
         name = _host_name(host)
         if settings.allowed_hosts:
-            allowed = _matches(host, settings.allowed_hosts) or _matches(name, settings.allowed_hosts)
+            allowed = _matches(host, settings.allowed_hosts) or _matches(
+                name, settings.allowed_hosts
+            )
         else:
             allowed = not self.local_only or name in LOCAL_HOSTS
         if not allowed:
-            raise MCPError(-32600, f"Misdirected request: host {host!r} is not served here", status=421)
+            raise MCPError(
+                -32600, f"Misdirected request: host {host!r} is not served here", status=421
+            )
         origin = request.headers.get("origin")
-        if origin is None or origin == "null" and not self.local_only:
+        if origin is None or (origin == "null" and not self.local_only):
             return
         if settings.allowed_origins:
             allowed = _matches(origin, settings.allowed_origins)

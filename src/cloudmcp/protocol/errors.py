@@ -71,7 +71,7 @@ def header_mismatch(message: str) -> MCPError:
 
 
 def missing_capability(*capabilities: str) -> MCPError:
-    required = {name: {} for name in capabilities}
+    required: dict[str, dict[str, Any]] = {name: {} for name in capabilities}
     return MCPError(
         MISSING_REQUIRED_CLIENT_CAPABILITY,
         f"Missing required client capability: {', '.join(capabilities)}",

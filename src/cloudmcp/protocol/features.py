@@ -25,8 +25,14 @@ Method = Callable[[dict[str, Any], Context], Awaitable[dict[str, Any]]]
 
 #: Methods whose results a 2026-07-28 client may cache (`ttlMs`, `cacheScope`).
 CACHEABLE = frozenset(
-    {"server/discover", "tools/list", "prompts/list", "resources/list",
-     "resources/templates/list", "resources/read"}
+    {
+        "server/discover",
+        "tools/list",
+        "prompts/list",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+    }
 )
 #: Methods that may answer with an `InputRequiredResult`.
 MAY_REQUIRE_INPUT = frozenset({"tools/call", "prompts/get", "resources/read"})
@@ -116,9 +122,7 @@ class Features:
         resources = self.app.resources.values()
         return {"resources": [r.definition for r in resources if _allowed(r.scopes, ctx)]}
 
-    async def list_resource_templates(
-        self, params: dict[str, Any], ctx: Context
-    ) -> dict[str, Any]:
+    async def list_resource_templates(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         templates = self.app.templates
         return {"resourceTemplates": [t.definition for t in templates if _allowed(t.scopes, ctx)]}
 
@@ -183,4 +187,10 @@ class Features:
                 values = await values
         values = [str(v) for v in values]
         # The spec caps one answer at 100 values and says how many there are in all.
-        return {"completion": {"values": values[:100], "total": len(values), "hasMore": len(values) > 100}}
+        return {
+            "completion": {
+                "values": values[:100],
+                "total": len(values),
+                "hasMore": len(values) > 100,
+            }
+        }

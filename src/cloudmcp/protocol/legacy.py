@@ -27,9 +27,6 @@ from cloudmcp.protocol.errors import (
     missing_capability,
 )
 from cloudmcp.protocol.streams import EventLog, ResponseStream, parse_event_id, stored_event
-
-# Outside the range JSON-RPC reserves; the client ignores answers to what it cancelled.
-REQUEST_CANCELLED = -32800
 from cloudmcp.protocol.transport import (
     KEEPALIVE,
     SSE_HEADERS,
@@ -49,6 +46,8 @@ if TYPE_CHECKING:
     from cloudmcp.protocol.engine import Engine
 
 SESSION_HEADER = "mcp-session-id"
+# Outside the range JSON-RPC reserves; the client ignores answers to what it cancelled.
+REQUEST_CANCELLED = -32800
 GET_STREAM = "get"
 
 
@@ -108,7 +107,9 @@ class _Exchange:
                     "this request needs input from the client, which takes no SSE stream",
                     status=200,
                 )
-        replies = await asyncio.gather(*(self.legacy.reply(self.session.id, i) for i in ids.values()))
+        replies = await asyncio.gather(
+            *(self.legacy.reply(self.session.id, i) for i in ids.values())
+        )
         return dict(zip(ids, replies, strict=True))
 
 
@@ -147,6 +148,7 @@ class Legacy:
         self, request: HttpRequest, message: dict[str, Any], accept: Accept, responder: Responder
     ) -> None:
         params = message.get("params") or {}
+        request.info.method = "initialize"
         capabilities = params.get("capabilities", {})
         client_info = params.get("clientInfo")
         if not isinstance(capabilities, dict) or not isinstance(client_info, dict | None):
@@ -216,20 +218,30 @@ class Legacy:
             else:
                 responses.append(await self.call(request, session, message, no_stream))
         if responses:
-            await responder.respond(200, [("content-type", "application/json")], jsonrpc.encode(responses))
+            await responder.respond(
+                200, [("content-type", "application/json")], jsonrpc.encode(responses)
+            )
         else:
             await responder.respond(202, [], b"")
 
     async def call(
-        self, request: HttpRequest, session: Session, message: dict[str, Any], stream: ResponseStream
+        self,
+        request: HttpRequest,
+        session: Session,
+        message: dict[str, Any],
+        stream: ResponseStream,
     ) -> dict[str, Any]:
         """The JSON-RPC response to one request of a session."""
         request_id = message["id"]
         method = message["method"]
         params = message.get("params") or {}
+        info = request.info
+        info.method, info.version = method, session.version
+        info.name = params.get("uri" if method.startswith("resources/") else "name")
         try:
             result = await self._method(request, session, method, params, request_id, stream)
         except MCPError as exc:
+            info.error = exc.code
             return jsonrpc.error(request_id, exc)
         except asyncio.CancelledError:
             if (session.id, request_id) not in self.cancelled:
@@ -240,6 +252,7 @@ class Legacy:
             if task is not None:
                 task.uncancel()
             return jsonrpc.error(request_id, MCPError(REQUEST_CANCELLED, "Request cancelled"))
+        info.tool_error = result.get("isError") is True
         return jsonrpc.result(request_id, result)
 
     async def _method(
@@ -289,13 +302,13 @@ class Legacy:
             log_level=session.log_level or "debug",
         )
         task = asyncio.current_task()
-        key = (session.id, request_id)
+        running = (session.id, request_id)
         if task is not None:
-            self.running[key] = task
+            self.running[running] = task
         try:
             return await self.engine.run(handler, params, ctx)
         finally:
-            self.running.pop(key, None)
+            self.running.pop(running, None)
 
     async def _notification(self, session: Session, message: dict[str, Any]) -> None:
         if message["method"] == "notifications/cancelled":
@@ -311,7 +324,9 @@ class Legacy:
     async def _deliver(self, session: Session, response: dict[str, Any]) -> None:
         """Hand the client's answer to whichever instance is waiting for it."""
         key = self.keys.reply(session.id, str(response["id"]))
-        await self.store.append(key, jsonrpc.encode(response), ttl=self.settings.input_timeout, cap=1)
+        await self.store.append(
+            key, jsonrpc.encode(response), ttl=self.settings.input_timeout, cap=1
+        )
 
     async def reply(self, session_id: str, request_id: str) -> Any:
         key = self.keys.reply(session_id, request_id)
@@ -379,7 +394,9 @@ class Legacy:
 
     async def delete(self, request: HttpRequest, responder: Responder) -> None:
         session = await self.load(request)
-        await self.store.delete(self.keys.session(session.id), self.keys.sse(session.id, GET_STREAM))
+        await self.store.delete(
+            self.keys.session(session.id), self.keys.sse(session.id, GET_STREAM)
+        )
         await responder.respond(204, [], b"")
 
     async def notify_session(self, session_id: str, message: dict[str, Any]) -> None:
@@ -394,4 +411,3 @@ class Legacy:
             ttl=self.settings.sse_history_ttl,
             cap=self.settings.sse_history,
         )
-

@@ -67,7 +67,7 @@ def decode_header(value: str) -> str:
             return base64.b64decode(value[9:-2], validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise header_mismatch(f"malformed base64 header value {value!r}") from None
-    if any(ord(c) < 0x20 and c != "\t" or ord(c) > 0x7E for c in value):
+    if any((ord(c) < 0x20 and c != "\t") or ord(c) > 0x7E for c in value):
         raise header_mismatch("header value has characters outside visible ASCII")
     return value
 
@@ -134,7 +134,7 @@ class Modern:
                 return
             await self._request(request, message, accept, responder)
         except MCPError as exc:
-            await self.engine.reply_error(responder, request_id, exc)
+            await self.engine.reply_error(request, responder, request_id, exc)
 
     def _check(self, request: HttpRequest, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """The request's `_meta` once headers and body agree; raises the spec's errors."""
@@ -196,6 +196,9 @@ class Modern:
         engine = self.engine
         method: str = message["method"]
         params = message.get("params") or {}
+        info = request.info
+        info.method, info.version = method, MODERN
+        info.name = params.get(NAMED.get(method, "name"))
         meta = self._check(request, method, params)
         handler = engine.features.methods.get(method)
         if handler is None and method not in ("server/discover", "subscriptions/listen"):
@@ -255,8 +258,10 @@ class Modern:
                 return
             raise
         except MCPError as exc:
+            info.error = exc.code
             await stream.finish(jsonrpc.error(request_id, exc), exc.status)
             return
+        info.tool_error = result.get("isError") is True
         cacheable = method in CACHEABLE and "requestState" not in params
         await stream.finish(jsonrpc.result(request_id, self.decorate(result, cacheable)))
 
@@ -278,9 +283,11 @@ class Modern:
     def decorate(self, result: dict[str, Any], cacheable: bool) -> dict[str, Any]:
         result["resultType"] = "complete"
         meta = result.get("_meta")
-        result["_meta"] = {**meta, META_SERVER: self.engine.server_info} if meta else {
-            META_SERVER: self.engine.server_info
-        }
+        result["_meta"] = (
+            {**meta, META_SERVER: self.engine.server_info}
+            if meta
+            else {META_SERVER: self.engine.server_info}
+        )
         if cacheable:
             result.setdefault("ttlMs", self.engine.settings.list_ttl_ms)
             result.setdefault("cacheScope", self.engine.cache_scope)
@@ -322,7 +329,9 @@ class Modern:
         tag = {META_SUBSCRIPTION: request_id}
         await responder.start_stream(SSE_HEADERS)
         ack = {"_meta": tag, "notifications": granted}
-        await responder.write(_event(jsonrpc.notification("notifications/subscriptions/acknowledged", ack)))
+        await responder.write(
+            _event(jsonrpc.notification("notifications/subscriptions/acknowledged", ack))
+        )
         task = asyncio.current_task()
         if task is not None:
             responder.on_disconnect(task.cancel)

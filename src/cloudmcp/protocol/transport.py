@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cloudmcp.protocol.jsonrpc import encode
@@ -20,24 +20,46 @@ Headers = list[tuple[str, str]]
 
 
 @dataclass
+class RequestInfo:
+    """What the engine learned about a request, for logs and metrics."""
+
+    #: The JSON-RPC method, and the tool or prompt name or resource URI it names.
+    method: str | None = None
+    name: str | None = None
+    #: The protocol revision the request spoke.
+    version: str | None = None
+    #: The JSON-RPC error code of the answer, if it was an error.
+    error: int | None = None
+    #: Whether a tool call returned `isError: true`.
+    tool_error: bool = False
+
+
+@dataclass
 class HttpRequest:
     method: str
     #: Header names in lower case.
     headers: Mapping[str, str]
     body: bytes
+    #: The path below the app's mount point.
+    path: str = "/"
     #: Who is calling, as authentication established it.
     principal: Any = None
     #: The platform's request context (the Lambda context object on AWS Lambda).
     platform: Any = None
     #: `time.monotonic()` by which the platform will cut the request off.
     deadline: float | None = None
+    info: RequestInfo = field(default_factory=RequestInfo)
 
 
 class Responder(ABC):
-    """Writes one HTTP response: a whole body, or a stream of SSE events."""
+    """Writes one HTTP response: a whole body, or a stream of SSE events.
+
+    Implementations set `status` when the response starts.
+    """
 
     #: True once the client has gone away.
     closed: bool = False
+    status: int = 0
 
     @abstractmethod
     async def respond(self, status: int, headers: Headers, body: bytes) -> None: ...
@@ -51,7 +73,7 @@ class Responder(ABC):
     @abstractmethod
     async def end_stream(self) -> None: ...
 
-    def on_disconnect(self, callback: Callable[[], None]) -> None:  # noqa: B027
+    def on_disconnect(self, callback: Callable[[], object]) -> None:  # noqa: B027
         """Call `callback` if the client goes away before the response ends."""
 
 

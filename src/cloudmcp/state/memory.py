@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -29,7 +30,7 @@ class MemoryStore(Store):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._values: dict[str, tuple[bytes, float]] = {}
-        self._sets: dict[str, tuple[set[str], float]] = {}
+        self._sets: dict[str, tuple[builtins.set[str], float]] = {}
         self._logs: dict[str, _Log] = {}
         self._hits: dict[str, deque[float]] = {}
         self._writes = 0
@@ -78,10 +79,10 @@ class MemoryStore(Store):
     async def remove_member(self, key: str, member: str) -> None:
         self._live_set(key).discard(member)
 
-    async def members(self, key: str) -> set[str]:
+    async def members(self, key: str) -> builtins.set[str]:
         return set(self._live_set(key))
 
-    def _live_set(self, key: str) -> set[str]:
+    def _live_set(self, key: str) -> builtins.set[str]:
         entry = self._sets.get(key)
         if entry is None or entry[1] <= self._clock():
             self._sets.pop(key, None)
@@ -150,7 +151,9 @@ class MemoryStore(Store):
             entry = self._logs.get(log)
             if entry is None or entry.expires <= now:
                 continue
-            events.extend(Event(log, str(seq), data) for seq, data in entry.events if seq > position)
+            events.extend(
+                Event(log, str(seq), data) for seq, data in entry.events if seq > position
+            )
         return events
 
     # rate limits

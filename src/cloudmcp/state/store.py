@@ -14,6 +14,7 @@ data type, so any instance can serve any request:
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -54,7 +55,7 @@ class Store(ABC):
     async def remove_member(self, key: str, member: str) -> None: ...
 
     @abstractmethod
-    async def members(self, key: str) -> set[str]: ...
+    async def members(self, key: str) -> builtins.set[str]: ...
 
     @abstractmethod
     async def append(self, log: str, data: bytes, *, ttl: float, cap: int) -> str:

@@ -1,0 +1,89 @@
+"""The `Server`: one HTTP application, the same on every platform.
+
+It routes a request to the MCP endpoint, the health checks, or what the operations
+and security layers add (metrics, OAuth metadata), authenticates calls to the MCP
+endpoint, and tells observers (metrics, logs) how each request went. The ASGI and
+AWS Lambda edges only translate their platform's request into an `HttpRequest`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cloudmcp.protocol.errors import MCPError
+from cloudmcp.protocol.transport import JSON, HttpRequest, Responder
+
+if TYPE_CHECKING:
+    from cloudmcp.app.application import MCPApp
+
+Route = Callable[[HttpRequest, Responder], Awaitable[None]]
+
+
+class Authenticator(Protocol):
+    """Establishes who calls the MCP endpoint."""
+
+    async def authenticate(self, request: HttpRequest) -> Any:
+        """The principal; raises `MCPError` (401 or 403, with `WWW-Authenticate`)."""
+        ...
+
+
+class Observer(Protocol):
+    """Sees every request once it is answered (metrics, access logs)."""
+
+    def observe(self, request: HttpRequest, responder: Responder, seconds: float) -> None: ...
+
+
+def normalize(path: str) -> str:
+    return "/" + path.strip("/") if path.strip("/") else "/"
+
+
+class Server:
+    def __init__(self, app: MCPApp, path: str = "/mcp") -> None:
+        self.app = app
+        self.path = normalize(path)
+        self.routes: dict[str, Route] = {
+            "/health": self._health,
+            "/ready": self._ready,
+            **app.routes,
+        }
+
+    async def handle(self, request: HttpRequest, responder: Responder) -> None:
+        """Answer one HTTP request. Never raises."""
+        started = time.perf_counter()
+        path = normalize(request.path)
+        try:
+            if path == self.path:
+                await self._mcp(request, responder)
+            else:
+                route = self.routes.get(path)
+                if route is None:
+                    raise MCPError(-32600, f"Not found: {request.path}", status=404)
+                await route(request, responder)
+        except MCPError as exc:
+            await self.app.engine.reply_error(request, responder, None, exc)
+        for observer in self.app.observers:
+            observer.observe(request, responder, time.perf_counter() - started)
+
+    async def _mcp(self, request: HttpRequest, responder: Responder) -> None:
+        engine = self.app.engine
+        limit = engine.settings.max_request_size
+        if len(request.body) > limit:
+            raise MCPError(-32600, f"Request body larger than {limit} bytes", status=413)
+        authenticator = self.app.authenticator
+        if authenticator is not None and request.principal is None:
+            request.principal = await authenticator.authenticate(request)
+        await engine.handle(request, responder)
+
+    async def _health(self, request: HttpRequest, responder: Responder) -> None:
+        from cloudmcp.ops.health import health_response
+
+        status, body = await health_response(self.app, ready=False)
+        await responder.respond(status, [("content-type", JSON)], body)
+
+    async def _ready(self, request: HttpRequest, responder: Responder) -> None:
+        from cloudmcp.ops.health import health_response
+
+        status, body = await health_response(self.app, ready=True)
+        await responder.respond(status, [("content-type", JSON)], body)
