@@ -18,20 +18,25 @@ import matplotlib.pyplot as plt
 WIRES = {"2026": "2026-07-28", "legacy": "legacy", "session": "legacy session"}
 
 
+def color(name: str) -> str:
+    if name.startswith("cloudmcp"):
+        return "#2b7bba"
+    return "#888888" if name.startswith("floor") else "#e08a2c"
+
+
 def throughput(ax: Any, results: dict[str, Any]) -> None:
     cells = list(results["cells"].values())
     labels = [f"{results['servers'][c['contender']]['label']}\n{WIRES[c['wire']]}" for c in cells]
     medians = [c["rps"]["median"] for c in cells]
     low = [c["rps"]["median"] - c["rps"]["min"] for c in cells]
     high = [c["rps"]["max"] - c["rps"]["median"] for c in cells]
-    colors = ["#2b7bba" if c["contender"].startswith("cloudmcp") else
-              "#888888" if c["contender"] == "floor" else "#e08a2c" for c in cells]  # fmt: skip
+    colors = [color(c["contender"]) for c in cells]
     y = range(len(cells))
     ax.barh(y, medians, xerr=[low, high], color=colors, capsize=3)
     ax.set_yticks(list(y), labels, fontsize=8)
     ax.invert_yaxis()
-    for i, value in enumerate(medians):
-        ax.text(value, i, f" {value:,.0f}", va="center", fontsize=8)
+    for i, cell in enumerate(cells):
+        ax.text(cell["rps"]["max"], i, f"  {cell['rps']['median']:,.0f}", va="center", fontsize=8)
     ax.set_xlabel("requests/s, tools/call echo (median, min-max)")
     ax.set_title("Warm throughput, 1 server core, 32 connections")
 
@@ -40,7 +45,7 @@ def coldstart(ax: Any, results: dict[str, Any]) -> None:
     handlers = [h for h in results["coldstart"].values() if "pyc_ms" in h]
     y = range(len(handlers))
     medians = [h["pyc_ms"]["median"] for h in handlers]
-    ax.barh(y, medians, color="#2b7bba")
+    ax.barh(y, medians, color=[color(h["label"]) for h in handlers])
     ax.set_yticks(list(y), [h["label"] for h in handlers], fontsize=8)
     ax.invert_yaxis()
     for i, value in enumerate(medians):

@@ -142,7 +142,7 @@ def measure(handlers: list[Handler], runs: int, work: Path) -> dict[str, dict[st
             continue
         results[handler.name] = {"label": handler.label, **{m: [] for m in MODES}}
         live.append(handler)
-    for mode in MODES:
+    for mode in MODES if runs else ():
         for _ in range(runs):
             for handler in live:
                 ms = invoke_once(handler, event, mode, work)

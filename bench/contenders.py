@@ -114,8 +114,8 @@ class Server:
         raise ServerFailed(f"not listening after {timeout:.0f} s: {self.last_words()}")
 
     def last_words(self) -> str:
-        lines = [x for x in self.log.read_text(errors="replace").splitlines() if x.strip()]
-        return lines[-1].strip()[:300] if lines else "(no output)"
+        lines = [x.strip() for x in self.log.read_text(errors="replace").splitlines() if x.strip()]
+        return " / ".join(lines[-2:])[:300] if lines else "(no output)"
 
     def stop(self) -> None:
         if self.process.poll() is not None:

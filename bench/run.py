@@ -230,10 +230,14 @@ def self_check(contenders: list[Contender], handlers: list[coldstart.Handler]) -
     running = start_servers(contenders, broken)
     stop_all(running)
     cold = coldstart.measure(handlers, 0, WORK)
-    failed = [n for n, e in {**running, **cold}.items() if "unavailable" in e]
-    for name in [*running, *cold]:
-        print(f"self-check {name}: {'FAIL' if name in failed else 'ok'}")
-    return 1 if failed else 0
+    checks = {f"server {n}": e for n, e in running.items()}
+    checks |= {f"lambda {n}": e for n, e in cold.items()}
+    for name, entry in checks.items():
+        print(
+            f"self-check {name}: "
+            + (f"FAIL: {entry['unavailable']}" if "unavailable" in entry else "ok")
+        )
+    return 1 if any("unavailable" in e for e in checks.values()) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
