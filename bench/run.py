@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import coldstart
+import hotspots
 import load
 import memory
 import report
@@ -44,6 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, help="timed rounds per contender (default 5)")
     parser.add_argument("--duration", type=float, help="seconds per timed run (default 6)")
     parser.add_argument("--no-coldstart", action="store_true", help="skip the Lambda cold start")
+    parser.add_argument(
+        "--profile", metavar="NAME/WIRE", help="only profile one server under load, with py-spy"
+    )
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (3 if args.quick else 5)
     args.duration = args.duration or (2.0 if args.quick else 6.0)
@@ -240,6 +244,29 @@ def self_check(contenders: list[Contender], handlers: list[coldstart.Handler]) -
     return 1 if any("unavailable" in e for e in checks.values()) else 0
 
 
+def profile_one(spec: str, seconds: float) -> int:
+    """Start one server, warm it, and sample it with py-spy under a wrk load."""
+    name, _, wire_name = spec.partition("/")
+    if name not in BY_NAME:
+        raise SystemExit(f"unknown contender {name!r}: {', '.join(BY_NAME)}")
+    contender = BY_NAME[name]
+    wire_name = wire_name or contender.wires[0]
+    broken = prepare_venvs({contender.venv, "tools"})
+    entry = start_servers([contender], broken)[name]
+    if "server" not in entry:
+        return 1
+    server = entry["server"]
+    try:
+        load.timed(server.port, contender.path, wire_name, 3, server.pid)
+        RESULTS.mkdir(exist_ok=True)
+        summary = hotspots.profile(server, wire_name, max(seconds, 10), RESULTS)
+    finally:
+        stop_all({name: entry})
+    print(summary.read_text())
+    print(f"written: {summary}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     (WORK / "logs").mkdir(parents=True, exist_ok=True)
@@ -249,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     handlers = [] if args.no_coldstart else handlers
     if args.self_check:
         return self_check(contenders, handlers)
+    if args.profile:
+        return profile_one(args.profile, args.duration)
     started = time.monotonic()
     print("setup", flush=True)
     load.ensure_wrk()

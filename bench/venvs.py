@@ -22,7 +22,7 @@ REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "sdk": ("mcp==2.3.0", "mangum==0.22.0", *SERVER),
     "fastmcp": ("fastmcp==4.2.3", *SERVER),
     "cloudmcp": ("-e", f"{ROOT}[redis]", *SERVER),
-    "tools": ("matplotlib>=3.8,<4",),
+    "tools": ("matplotlib>=3.8,<4", "py-spy>=0.4,<1"),
 }
 
 

@@ -1,0 +1,73 @@
+"""Where a server's CPU time goes under load: py-spy samples it while wrk drives it.
+
+    python3 bench/run.py --profile cloudmcp/2026
+
+writes bench/results/profile-cloudmcp-2026.txt (self and inclusive time per function)
+and the raw collapsed stacks beside it, for a flame graph tool.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import load
+import venvs
+from contenders import LOAD_CORE, Server
+
+TOP = 30
+
+
+def _function(frame: str) -> str:
+    """`name (path:line)` -> `name (file)`, so lines of one function add up."""
+    match = re.match(r"^(.*) \((.*?)(?::\d+)?\)$", frame)
+    if not match:
+        return frame
+    name, path = match.groups()
+    parts = Path(path).parts
+    short = "/".join(
+        parts[parts.index("site-packages") + 1 :] if "site-packages" in parts else parts[-2:]
+    )
+    return f"{name} ({short})"
+
+
+def summarize(raw: Path) -> str:
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [_function(f) for f in stack.split(";")]
+        total += int(count)
+        own[frames[-1]] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    lines = [f"{total} samples while under load", "", "self time:"]
+    lines += [f"{100 * n / total:6.1f}%  {f}" for f, n in own.most_common(TOP)]
+    lines += ["", "inclusive time:"]
+    lines += [f"{100 * n / total:6.1f}%  {f}" for f, n in inclusive.most_common(TOP)]
+    return "\n".join(lines) + "\n"
+
+
+def profile(server: Server, wire_name: str, seconds: float, out_dir: Path) -> Path:
+    """Sample `server` for `seconds` of load on `wire_name`; return the summary file."""
+    stem = f"profile-{server.contender.name}-{wire_name}"
+    raw = out_dir / f"{stem}.collapsed"
+    spy = venvs.VENVS / "tools" / "bin" / "py-spy"
+    record = subprocess.Popen(
+        ["taskset", "-c", LOAD_CORE, str(spy), "record", "--pid", str(server.pid),
+         "--duration", f"{seconds:.0f}", "--rate", "250", "--nonblocking", "--format", "raw",
+         "--output", str(raw)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    load.timed(server.port, server.contender.path, wire_name, seconds + 1, server.pid)
+    _, err = record.communicate(timeout=60)
+    if not raw.exists():
+        raise RuntimeError(f"py-spy wrote nothing: {err.strip()[-300:]}")
+    summary = out_dir / f"{stem}.txt"
+    summary.write_text(summarize(raw))
+    return summary
