@@ -71,4 +71,21 @@ EOF
     chmod +x "$wrapper"
 }
 
+# The official Python SDK's v1 client (mcp < 2), in its own venv: the project's venv has mcp 2.x,
+# and the interop tests drive both generations of the client against the same server.
+MCP_V1_VERSION="1.30.0"
+install_mcp_v1_client() {
+    local venv="$TOOLS_DIR/mcp1"
+    if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c \
+        "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_V1_VERSION')" \
+        2>/dev/null; then
+        echo "mcp v1 client: up to date ($MCP_V1_VERSION)"
+        return 0
+    fi
+    echo "mcp v1 client: installing mcp==$MCP_V1_VERSION into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_V1_VERSION"
+}
+
 install_node_tools
+install_mcp_v1_client

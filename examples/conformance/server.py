@@ -29,7 +29,6 @@ from cloudmcp import (
     TextContent,
     ToolError,
 )
-from cloudmcp.protocol.errors import missing_capability
 
 app = MCPApp("cloudmcp-conformance", version="1.0.0")
 
@@ -356,8 +355,7 @@ async def test_input_required_result_capabilities(ctx: Context) -> str:
 
 @app.tool(description="Test tool requiring sampling")
 async def test_missing_capability(ctx: Context) -> str:
-    if "sampling" not in ctx.client_capabilities:
-        raise missing_capability("sampling")
+    ctx.require_capability("sampling")
     return "Success"
 
 

@@ -112,6 +112,14 @@ class Context:
     async def error(self, data: Any) -> None:
         await self.log("error", data)
 
+    def require_capability(self, *capabilities: str) -> None:
+        """Fail the request with -32021 unless the client declared these capabilities."""
+        missing = [name for name in capabilities if name not in self.client_capabilities]
+        if missing:
+            from cloudmcp.protocol.errors import missing_capability
+
+            raise missing_capability(*missing)
+
     async def ask(self, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """Ask the client several things at once: `{key: {"method": ..., "params": ...}}`.
 

@@ -110,7 +110,7 @@ class ResponseStream:
         elif self.started:
             await self._write(data, final=True)
             await self.responder.end_stream()
-        elif self.accept.json or status != 200:
+        elif (self.accept.json and not self.accept.prefers_sse) or status != 200:
             await self.responder.respond(status, [("content-type", JSON), *self.headers], data)
         else:  # a client that takes only SSE gets the result as a one-event stream
             await self._start()

@@ -103,13 +103,18 @@ def json_body(message: Any) -> bytes:
 class Accept:
     """What the client's `Accept` header allows."""
 
-    __slots__ = ("json", "sse")
+    __slots__ = ("json", "prefers_sse", "sse")
 
     def __init__(self, header: str | None) -> None:
         if not header:
             self.json = self.sse = True
+            self.prefers_sse = False
             return
-        types = {part.split(";", 1)[0].strip().lower() for part in header.split(",")}
+        types = [part.split(";", 1)[0].strip().lower() for part in header.split(",")]
         anything = "*/*" in types
         self.json = anything or JSON in types or "application/*" in types
         self.sse = anything or SSE in types or "text/*" in types
+        # A client that names the event stream first gets one even for a quick answer.
+        self.prefers_sse = SSE in types and (
+            JSON not in types or types.index(SSE) < types.index(JSON)
+        )
