@@ -13,15 +13,30 @@ from typing import Any
 from cloudmcp.deploy import yaml_text
 from cloudmcp.deploy.config import DeployConfig
 from cloudmcp.deploy.environments import EnvironmentSettings, all_environments
-from cloudmcp.deploy.names import CONTAINER_PORT, MCP_PATH, run_service_account_id
+from cloudmcp.deploy.names import CONTAINER_PORT, MCP_PATH
 
 DOCKER = "gcr.io/cloud-builders/docker"
 GCLOUD = "gcr.io/google.com/cloudsdktool/cloud-sdk:slim"
-IMAGE = "${_REGION}-docker.pkg.dev/${PROJECT_ID}/${_REPOSITORY}/${_SERVICE}"
+# Terraform names per-environment resources `<name>-<environment>`, so one project can hold
+# both environments; these expressions follow the same rule.
+IMAGE = "${_REGION}-docker.pkg.dev/${PROJECT_ID}/${_REPOSITORY}-${_ENVIRONMENT}/${_SERVICE}"
+RUN_SERVICE = "${_SERVICE}-${_ENVIRONMENT}"
 
 # Shell preamble shared by the gcloud steps: the revision tag is derived from the commit so a
 # rerun of the same commit reuses it. `$$` is Cloud Build's escape for a literal shell `$`.
 TAG_SCRIPT = 'TAG="sha-$${COMMIT_SHA:0:12}"\n'
+# The first build of an environment runs with _DEPLOY=false: it only pushes the image that
+# Terraform then creates the service from (gcloud cannot add a no-traffic revision to a
+# service that does not exist yet).
+DEPLOY_GUARD = (
+    '[ "${_DEPLOY}" = "true" ] || { echo "_DEPLOY=${_DEPLOY}: image pushed only"; exit 0; }\n'
+)
+# Prints the URL of the traffic target carrying the tag given as argv[1].
+_TAGGED_URL = (
+    "'import json, sys; "
+    'traffic = json.load(open("/workspace/service.json"))["status"]["traffic"]; '
+    'print(next(t["url"] for t in traffic if t.get("tag") == sys.argv[1]))\''
+)
 
 
 def _env_flag(env_vars: dict[str, str]) -> str:
@@ -62,7 +77,6 @@ def _deploy_script(config: DeployConfig, environments: list[EnvironmentSettings]
         "--region=${_REGION}",
         "--no-traffic",
         '--tag="$${TAG}"',
-        f"--service-account={run_service_account_id(config)}@${{PROJECT_ID}}.iam.gserviceaccount.com",
         f"--port={CONTAINER_PORT}",
         '--memory="$${MEMORY}"',
         '--cpu="$${CPU}"',
@@ -88,24 +102,26 @@ def _deploy_script(config: DeployConfig, environments: list[EnvironmentSettings]
     body = " \\\n  ".join(flags)
     return (
         "set -euo pipefail\n"
+        + DEPLOY_GUARD
         + TAG_SCRIPT
         + _environment_case(config, environments)
-        + "# The service itself is created by Terraform; a release only adds a revision.\n"
-        + "gcloud run deploy ${_SERVICE} \\\n  "
+        + "# Terraform creates the service (identity, probes, ingress); releases add revisions.\n"
+        + f"gcloud run deploy {RUN_SERVICE} \\\n  "
         + body
         + "\n"
-        + "gcloud run services describe ${_SERVICE} --region=${_REGION} "
-        + '--format="value(status.traffic.filter(tag=$${TAG}).url)" > /workspace/revision_url\n'
-        + 'test -s /workspace/revision_url || { echo "no URL for tag $${TAG}" >&2; exit 1; }\n'
+        + f"gcloud run services describe {RUN_SERVICE} --region=${{_REGION}} --format=json \\\n"
+        + "  > /workspace/service.json\n"
+        + "# The tagged URL reaches only this revision: the smoke test skips live traffic.\n"
+        + f'python3 -c {_TAGGED_URL} "$${{TAG}}" > /workspace/revision_url\n'
     )
 
 
-def _probe_step(step_id: str, wait_for: str, health_path: str) -> dict[str, Any]:
+def _probe_step(step_id: str, wait_for: str) -> dict[str, Any]:
     # The probe runs inside the image just built, so it tests with the cloudmcp it ships.
     script = (
         "set -eu\n"
-        'URL="$$(head -n1 /workspace/revision_url | sed -e \'s/^.*url=//\' -e \'s/;.*$$//\')"\n'
-        f'cloudmcp probe "$${{URL}}{MCP_PATH}"\n'
+        + DEPLOY_GUARD
+        + f'URL="$$(cat /workspace/revision_url)"\ncloudmcp probe "$${{URL}}{MCP_PATH}"\n'
     )
     return {
         "id": step_id,
@@ -117,15 +133,14 @@ def _probe_step(step_id: str, wait_for: str, health_path: str) -> dict[str, Any]
 
 
 def _shift_step(step_id: str, percent: int, wait_for: str) -> dict[str, Any]:
-    command = (
-        f"gcloud run services update-traffic ${{_SERVICE}} --region=${{_REGION}} "
-        + (f'--to-tags="$${{TAG}}={percent}"' if percent < 100 else "--to-latest")
+    command = "gcloud run services update-traffic ${_SERVICE} --region=${_REGION} " + (
+        f'--to-tags="$${{TAG}}={percent}"' if percent < 100 else "--to-latest"
     )
     return {
         "id": step_id,
         "name": GCLOUD,
         "entrypoint": "bash",
-        "args": ["-c", "set -euo pipefail\n" + TAG_SCRIPT + command + "\n"],
+        "args": ["-c", "set -euo pipefail\n" + DEPLOY_GUARD + TAG_SCRIPT + command + "\n"],
         "waitFor": [wait_for],
     }
 
@@ -158,7 +173,7 @@ def build_cloudbuild(config: DeployConfig, default_environment: str) -> dict[str
             "args": ["-c", _deploy_script(config, environments)],
             "waitFor": ["push"],
         },
-        _probe_step("probe-revision", "deploy-no-traffic", config.service.health_path),
+        _probe_step("probe-revision", "deploy-no-traffic"),
     ]
     previous = "probe-revision"
     for percent in config.gcp.traffic_steps:
@@ -172,15 +187,15 @@ def build_cloudbuild(config: DeployConfig, default_environment: str) -> dict[str
                     "id": f"soak-{percent}",
                     "name": GCLOUD,
                     "entrypoint": "bash",
-                    "args": ["-c", "sleep ${_SOAK_SECONDS}"],
+                    "args": ["-c", DEPLOY_GUARD + "sleep ${_SOAK_SECONDS}\n"],
                     "waitFor": [shift],
                 }
             )
-            probe = _probe_step(f"probe-{percent}", f"soak-{percent}", config.service.health_path)
+            probe = _probe_step(f"probe-{percent}", f"soak-{percent}")
             steps.append(probe)
             previous = probe["id"]
     for step in steps:
-        if step["name"] == GCLOUD:
+        if "COMMIT_SHA:0:12" in step["args"][-1]:
             step["env"] = ["COMMIT_SHA=${COMMIT_SHA}"]
     return {
         "steps": steps,
@@ -191,6 +206,7 @@ def build_cloudbuild(config: DeployConfig, default_environment: str) -> dict[str
             "_SERVICE": config.service.name,
             "_DOCKERFILE": "Dockerfile",
             "_SOAK_SECONDS": "60",
+            "_DEPLOY": "true",
         },
         "images": [IMAGE + ":${COMMIT_SHA}", IMAGE + ":latest"],
         "options": {

@@ -20,7 +20,8 @@ from cloudmcp.deploy.errors import ConfigError
 # that suffixes such as "-lambda-exec" stay under AWS's 64-character IAM role limit.
 ServiceName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")]
 GcpProject = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
-Region = Annotated[str, msgspec.Meta(pattern=r"^[a-z]+(-[a-z]+)+[0-9]$")]
+GcpRegion = Annotated[str, msgspec.Meta(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
+AwsRegion = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")]
 Hostname = Annotated[
     str,
     msgspec.Meta(pattern=r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"),
@@ -37,7 +38,7 @@ SECRET_ENV_VARS = frozenset({"REDIS_URL", "STATE_KEYS"})
 RESERVED_ENV_VARS = frozenset({"PORT", "HOST", "CLOUDMCP_APP", "K_SERVICE", "AWS_REGION"})
 
 
-class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
@@ -78,7 +79,7 @@ class Redis(_Strict):
 
 class Gcp(_Strict):
     project: GcpProject
-    region: Region
+    region: GcpRegion
     artifact_repository: ServiceName = "mcp"
     # Percent of traffic moved to the new revision at each step after its smoke test passes.
     traffic_steps: list[Annotated[int, msgspec.Meta(ge=1, le=100)]] = msgspec.field(
@@ -87,7 +88,7 @@ class Gcp(_Strict):
 
 
 class Aws(_Strict):
-    region: Region
+    region: AwsRegion
     api: Literal["http", "rest", "both"] = "http"
     function_url: Literal["off", "AWS_IAM", "NONE"] = "off"
     # Which tool releases the Lambda function: Terraform (alias weights as variables) or SAM
@@ -138,13 +139,13 @@ class Environment(_Strict):
 class DeployConfig(_Strict):
     service: Service
     gcp: Gcp
-    build: Build = Build()
-    resources: Resources = Resources()
+    build: Build = msgspec.field(default_factory=Build)
+    resources: Resources = msgspec.field(default_factory=Resources)
     aws: Aws | None = None
     domain: Domain | None = None
     redis: Redis | None = None
-    cors: Cors = Cors()
-    alarms: Alarms = Alarms()
+    cors: Cors = msgspec.field(default_factory=Cors)
+    alarms: Alarms = msgspec.field(default_factory=Alarms)
     env: dict[EnvVarName, str] = {}
     # Environment variable name -> secret id (same id in both clouds' secret stores).
     secrets: dict[EnvVarName, SecretId] = {}
@@ -164,7 +165,7 @@ def _key_from_msgspec(document: dict[str, Any], path: str, message: str) -> str:
     """
     parts = re.findall(r"\[\.\.\.\]|[^.\[\]]+", path)
     resolved: list[str] = []
-    for index, part in enumerate(parts):
+    for part in parts:
         if part != "[...]":
             resolved.append(part)
             continue
@@ -227,10 +228,10 @@ def _check_relations(config: DeployConfig, source: str) -> None:
     def fail(key: str, reason: str) -> None:
         raise ConfigError(source, key, reason)
 
-    for scope, env in [("env", config.env)] + [
+    for scope, variables in [("env", config.env)] + [
         (f"environments.{name}.env", e.env) for name, e in config.environments.items()
     ]:
-        for name in env:
+        for name in variables:
             if name in RESERVED_ENV_VARS:
                 fail(f"{scope}.{name}", "is set by the deployment itself")
             if name == "REDIS_URL":
@@ -242,12 +243,20 @@ def _check_relations(config: DeployConfig, source: str) -> None:
             fail(f"secrets.{name}", "is set by the deployment itself (REDIS_URL: use [redis])")
     if not config.environments:
         fail("environments", "needs at least one environment")
-    for name, env in config.environments.items():
-        low = env.min_instances if env.min_instances is not None else config.resources.min_instances
-        high = env.max_instances if env.max_instances is not None else config.resources.max_instances
+    for name, stage in config.environments.items():
+        low = (
+            stage.min_instances
+            if stage.min_instances is not None
+            else config.resources.min_instances
+        )
+        high = (
+            stage.max_instances
+            if stage.max_instances is not None
+            else config.resources.max_instances
+        )
         if low > high:
             fail(f"environments.{name}.min_instances", f"({low}) exceeds max_instances ({high})")
-        if env.domain is not None and config.domain is None:
+        if stage.domain is not None and config.domain is None:
             fail(f"environments.{name}.domain", "needs a top-level [domain] with its zone")
     if config.resources.min_instances > config.resources.max_instances:
         fail("resources.min_instances", "exceeds resources.max_instances")
@@ -259,14 +268,17 @@ def _check_relations(config: DeployConfig, source: str) -> None:
             fail("domain", "needs [aws]: the failover records and health check live in Route 53")
         elif config.aws.deployer != "terraform":
             fail("aws.deployer", "must be 'terraform' when [domain] is set (failover DNS)")
-        for name, env in config.environments.items():
-            host = env.domain or config.domain.name
+        for name, stage in config.environments.items():
+            host = stage.domain or config.domain.name
             if host != config.domain.zone and not host.endswith("." + config.domain.zone):
-                key = f"environments.{name}.domain" if env.domain else "domain.name"
+                key = f"environments.{name}.domain" if stage.domain else "domain.name"
                 fail(key, f"{host} is not inside zone {config.domain.zone}")
     if config.redis is not None and config.aws is not None:
         if not config.redis.aws_subnet_ids:
-            fail("redis.aws_subnet_ids", "is required with [aws]: Lambda reaches ElastiCache in a VPC")
+            fail(
+                "redis.aws_subnet_ids",
+                "is required with [aws]: Lambda reaches ElastiCache in a VPC",
+            )
         if not config.redis.aws_security_group_ids:
             fail("redis.aws_security_group_ids", "is required with [aws]")
     if config.aws is not None and config.resources.timeout > 900:

@@ -31,8 +31,8 @@ def render_dockerfile(config: DeployConfig, source: str = "cloudmcp.toml") -> st
     healthcheck = [
         "python",
         "-c",
-        "import os, urllib.request; urllib.request.urlopen("
-        f"'http://127.0.0.1:' + os.environ.get('PORT', '{CONTAINER_PORT}') + '{health}', timeout=2)",
+        "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:'"
+        f" + os.environ.get('PORT', '{CONTAINER_PORT}') + '{health}', timeout=2)",
     ]
     app_files = "".join(
         f"COPY --chown=root:root {path} /app/{path}\n" for path in config.build.app_files

@@ -43,10 +43,14 @@ def resolve_environment(config: DeployConfig, name: str) -> EnvironmentSettings:
         memory=override.memory or resources.memory,
         cpu=override.cpu or resources.cpu,
         min_instances=(
-            override.min_instances if override.min_instances is not None else resources.min_instances
+            override.min_instances
+            if override.min_instances is not None
+            else resources.min_instances
         ),
         max_instances=(
-            override.max_instances if override.max_instances is not None else resources.max_instances
+            override.max_instances
+            if override.max_instances is not None
+            else resources.max_instances
         ),
         env_vars=dict(sorted(env_vars.items())),
     )

@@ -24,10 +24,7 @@ def dump(document: Mapping[str, Any], header: str = "") -> str:
 
 def _key(key: str) -> str:
     plain = (
-        key
-        and set(key) <= _PLAIN_KEY
-        and key[0].isalpha()
-        and key.lower() not in _RESERVED_WORDS
+        key and set(key) <= _PLAIN_KEY and key[0].isalpha() and key.lower() not in _RESERVED_WORDS
     )
     return key if plain and not key.endswith(":") else json.dumps(key)
 

@@ -1,0 +1,60 @@
+"""`deploy render`: write every artifact for one config into an output directory."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cloudmcp.deploy.cloudbuild import render_cloudbuild
+from cloudmcp.deploy.config import DeployConfig
+from cloudmcp.deploy.dockerfile import render_dockerfile, render_dockerignore
+from cloudmcp.deploy.sam import render_sam
+from cloudmcp.deploy.terraform import render_terraform
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    path: str  # relative to the output directory
+    text: str
+
+
+def render_all(
+    config: DeployConfig,
+    default_environment: str,
+    dockerfile_path: str = "Dockerfile",
+    source: str = "cloudmcp.toml",
+) -> list[RenderedFile]:
+    """Every file, in memory; `dockerfile_path` is the Dockerfile relative to the build context."""
+    files = [
+        RenderedFile("Dockerfile", render_dockerfile(config, source)),
+        RenderedFile(".dockerignore", render_dockerignore()),
+        RenderedFile(
+            "cloudbuild.yaml", render_cloudbuild(config, default_environment, dockerfile_path)
+        ),
+    ]
+    if dockerfile_path != "Dockerfile":
+        # BuildKit reads <Dockerfile>.dockerignore beside a Dockerfile outside the context root.
+        files.append(RenderedFile("Dockerfile.dockerignore", render_dockerignore()))
+    if config.aws is not None:
+        files.append(RenderedFile("template.yaml", render_sam(config, default_environment)))
+    files.extend(
+        RenderedFile(f"terraform/{name}", text) for name, text in render_terraform(config).items()
+    )
+    return files
+
+
+def write_files(files: list[RenderedFile], out: Path) -> None:
+    for item in files:
+        target = out / item.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(item.text, encoding="utf-8")
+
+
+def render_to(config: DeployConfig, config_path: Path, out: Path, environment: str) -> list[Path]:
+    """Render into `out`; the build context is the config file's directory (the project root)."""
+    context = config_path.resolve().parent
+    dockerfile = Path(os.path.relpath(out.resolve() / "Dockerfile", context)).as_posix()
+    files = render_all(config, environment, dockerfile, source=config_path.name)
+    write_files(files, out)
+    return [out / item.path for item in files]

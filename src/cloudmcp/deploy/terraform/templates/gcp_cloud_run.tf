@@ -1,0 +1,135 @@
+resource "google_cloud_run_v2_service" "mcp" {
+  name     = local.name
+  location = var.gcp_region
+  # @if domain
+  # Reached only through the global load balancer, which carries the public hostname.
+  ingress = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+  # @endif
+  # @if !domain
+  ingress = "INGRESS_TRAFFIC_ALL"
+  # @endif
+
+  template {
+    service_account                  = google_service_account.run.email
+    timeout                          = "${var.request_timeout_seconds}s"
+    max_instance_request_concurrency = var.concurrency
+    execution_environment            = "EXECUTION_ENVIRONMENT_GEN2"
+
+    scaling {
+      min_instance_count = var.min_instances
+      max_instance_count = var.max_instances
+    }
+    # @if redis
+
+    # Direct VPC egress to Memorystore; public traffic still leaves directly.
+    vpc_access {
+      network_interfaces {
+        network    = var.redis_gcp_network
+        subnetwork = var.redis_gcp_subnetwork
+      }
+      egress = "PRIVATE_RANGES_ONLY"
+    }
+    # @endif
+
+    containers {
+      image = "${local.image}:${var.image_tag}"
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = tostring(var.cpu)
+          memory = var.memory
+        }
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = var.env_vars
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      # Secrets are mounted by reference; their values never pass through Terraform.
+      dynamic "env" {
+        for_each = local.secrets
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = data.google_secret_manager_secret.env[env.key].secret_id
+              version = "latest"
+            }
+          }
+        }
+      }
+
+      startup_probe {
+        http_get {
+          path = var.ready_path
+          port = 8080
+        }
+        initial_delay_seconds = 0
+        period_seconds        = 2
+        timeout_seconds       = 2
+        failure_threshold     = 30
+      }
+
+      liveness_probe {
+        http_get {
+          path = var.health_path
+          port = 8080
+        }
+        period_seconds    = 15
+        timeout_seconds   = 3
+        failure_threshold = 3
+      }
+    }
+  }
+
+  # Blue/green: with no stable revision everything follows the latest revision; with one, the
+  # latest gets var.cloud_run_latest_percent and the stable revision keeps the rest.
+  dynamic "traffic" {
+    for_each = var.cloud_run_stable_revision == "" ? [] : [var.cloud_run_stable_revision]
+    content {
+      type     = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
+      revision = traffic.value
+      percent  = 100 - var.cloud_run_latest_percent
+    }
+  }
+
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = var.cloud_run_stable_revision == "" ? 100 : var.cloud_run_latest_percent
+  }
+
+  lifecycle {
+    # Cloud Build rolls out new images (tagged revision, probe, stepped traffic); Terraform
+    # must not roll them back to the tag it last saw.
+    ignore_changes = [
+      client,
+      client_version,
+      template[0].containers[0].image,
+    ]
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.run_reads,
+  ]
+}
+
+# MCP clients authenticate to the server itself (OAuth or API keys), not with Google IAM, so
+# the service must be invokable without a Google identity.
+resource "google_cloud_run_v2_service_iam_member" "public" {
+  #checkov:skip=CKV_GCP_102:MCP clients carry OAuth or API-key auth checked by the server, not Google IAM
+  project  = google_cloud_run_v2_service.mcp.project
+  location = google_cloud_run_v2_service.mcp.location
+  name     = google_cloud_run_v2_service.mcp.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}

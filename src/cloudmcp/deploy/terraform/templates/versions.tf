@@ -1,0 +1,52 @@
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 6.0, < 8.0"
+    }
+    # @if aws
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.60, < 7.0"
+    }
+    # @endif
+  }
+
+  # State lives in a GCS bucket; each workspace (staging, production) keeps its own state
+  # object under this prefix. `terraform init -backend-config=bucket=<bucket>` names the bucket.
+  backend "gcs" {
+    prefix = "cloudmcp/@{service_name}"
+  }
+}
+
+provider "google" {
+  project = var.gcp_project
+  region  = var.gcp_region
+
+  default_labels = local.labels
+}
+# @if aws
+
+provider "aws" {
+  region = var.aws_region
+
+  default_tags {
+    tags = local.labels
+  }
+}
+# @endif
+# @if domain
+
+# Route 53 publishes health-check metrics only in us-east-1, so the alarm on the primary's
+# health check (and the topic it notifies) live there whatever var.aws_region is.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+
+  default_tags {
+    tags = local.labels
+  }
+}
+# @endif
