@@ -12,9 +12,10 @@ from cloudmcp.app.content import (
     Image,
     ResourceLink,
     TextContent,
+    ToolResult,
 )
 from cloudmcp.app.schema import Header
-from cloudmcp.app.tools import ToolError, ToolResult
+from cloudmcp.app.tools import ToolError
 from cloudmcp.protocol.context import Context, ElicitResult
 from cloudmcp.settings import Settings
 

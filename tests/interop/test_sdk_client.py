@@ -31,7 +31,9 @@ async def _elicit(context: Any, params: types.ElicitRequestParams) -> types.Elic
     return types.ElicitResult(action="accept", content={"username": "ada", "email": "ada@x.io"})
 
 
-async def _sample(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+async def _sample(
+    context: Any, params: types.CreateMessageRequestParams
+) -> types.CreateMessageResult:
     asked = params.messages[0].content
     return types.CreateMessageResult(
         role="assistant",
@@ -92,7 +94,9 @@ async def test_progress_reaches_the_client(server: Served, mode: str) -> None:
         seen.append(progress)
 
     async with _client(server, mode) as client:
-        result = await client.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
+        result = await client.call_tool(
+            "test_tool_with_progress", {}, progress_callback=on_progress
+        )
     assert not result.is_error
     assert seen == [0, 50, 100]
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from cloudmcp.app.prompts import Prompt, prompt_arguments
 from cloudmcp.app.resources import Resource, compile_template
+from cloudmcp.app.schema import is_context
 from cloudmcp.app.tools import Tool, make_tool
 from cloudmcp.settings import Settings
 
@@ -22,13 +23,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _context_param(fn: Callable[..., Any]) -> str | None:
-    """The parameter annotated as `Context`, for functions whose other params are not typed."""
-    from cloudmcp.protocol.context import Context
-
-    for name, hint in inspect.get_annotations(fn, eval_str=True).items():
-        if isinstance(hint, type) and issubclass(hint, Context):
-            return name
-    return None
+    """The parameter that asks for the `Context`, if any."""
+    hints = inspect.get_annotations(fn, eval_str=True)
+    return next((name for name, hint in hints.items() if is_context(hint)), None)
 
 
 class MCPApp:

@@ -118,14 +118,43 @@ class ResourceLink(Content):
         return block
 
 
+@dataclass
+class ToolResult:
+    """A whole `CallToolResult`, for a tool that sets every field itself."""
+
+    content: list[Content | str] = field(default_factory=list)
+    structured: Any = None
+    is_error: bool = False
+    meta: dict[str, Any] | None = None
+
+
+def _is_block(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Content | ToolResult)
+
+
 def is_content_type(tp: Any) -> bool:
-    """Whether a return annotation is made of content blocks (no structured output)."""
+    """Whether a return annotation is made of content blocks (no structured output).
+
+    `str` is text; a list is content only when it holds content blocks (`list[str]` is data).
+    """
     origin = typing.get_origin(tp)
-    if origin in (list, tuple, typing.Union, types.UnionType):
-        return all(is_content_type(arg) for arg in typing.get_args(tp) if arg is not Ellipsis)
     if origin is typing.Annotated:
         return is_content_type(typing.get_args(tp)[0])
-    return (isinstance(tp, type) and issubclass(tp, Content)) or tp is str
+    if origin in (typing.Union, types.UnionType):
+        return all(is_content_type(arg) for arg in typing.get_args(tp))
+    if origin in (list, tuple):
+        items = [arg for arg in typing.get_args(tp) if arg is not Ellipsis]
+        parts = [p for item in items for p in (typing.get_args(item) or (item,))]
+        return any(_is_block(p) for p in parts) and all(_is_block(p) or p is str for p in parts)
+    return tp is str or _is_block(tp)
+
+
+def blocks(items: list[Content | str]) -> list[dict[str, Any]]:
+    """Content blocks for a list of blocks and strings (strings become text)."""
+    return [
+        {"type": "text", "text": item} if isinstance(item, str) else item.to_content()
+        for item in items
+    ]
 
 
 def to_content_list(value: Any) -> list[dict[str, Any]] | None:
@@ -138,11 +167,8 @@ def to_content_list(value: Any) -> list[dict[str, Any]] | None:
         return [value.to_content()]
     if (
         isinstance(value, list | tuple)
-        and value
+        and any(isinstance(item, Content) for item in value)
         and all(isinstance(item, Content | str) for item in value)
     ):
-        return [
-            {"type": "text", "text": item} if isinstance(item, str) else item.to_content()
-            for item in value
-        ]
+        return blocks(list(value))
     return None

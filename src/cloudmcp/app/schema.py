@@ -8,6 +8,7 @@ which is imported only when a user's own hints already use it.
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,9 +66,12 @@ def _schema_of(tp: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
         return schema, defs, adapter
 
 
-def _is_context(tp: Any) -> bool:
+def is_context(tp: Any) -> bool:
+    """Whether a parameter's annotation asks for the `Context` (`Context | None` does too)."""
     from cloudmcp.protocol.context import Context
 
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return any(is_context(arg) for arg in typing.get_args(tp))
     return isinstance(tp, type) and issubclass(tp, Context)
 
 
@@ -120,7 +124,7 @@ def signature_of(fn: Callable[..., Any], *, name: str) -> Signature:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         tp = hints.get(param.name, Any)
-        if _is_context(tp):
+        if is_context(tp):
             context_param = param.name
             continue
         schema, param_defs, adapter = _schema_of(tp)

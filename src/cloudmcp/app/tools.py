@@ -8,22 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cloudmcp.app.content import to_content_list
+from cloudmcp.app.content import ToolResult, blocks, to_content_list
 from cloudmcp.app.schema import Signature, signature_of, to_builtins
 
 
 class ToolError(Exception):
     """Raise in a tool to report a failure the model should see (`isError: true`)."""
-
-
-@dataclass
-class ToolResult:
-    """A full `CallToolResult`, for a tool that wants to set every field itself."""
-
-    content: list[Any] = field(default_factory=list)
-    structured: Any = None
-    is_error: bool = False
-    meta: dict[str, Any] | None = None
 
 
 @dataclass
@@ -73,7 +63,7 @@ class Tool:
     def result(self, value: Any) -> dict[str, Any]:
         """The `CallToolResult` for what the function returned."""
         if isinstance(value, ToolResult):
-            result: dict[str, Any] = {"content": to_content_list(value.content) or []}
+            result: dict[str, Any] = {"content": blocks(value.content)}
             if value.structured is not None:
                 result["structuredContent"] = to_builtins(value.structured)
             if value.is_error:

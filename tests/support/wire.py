@@ -1,0 +1,97 @@
+"""Raw Streamable HTTP requests for tests that check the wire itself, byte for byte."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+MODERN = "2026-07-28"
+ACCEPT = "application/json, text/event-stream"
+CAPABILITIES = {"sampling": {}, "elicitation": {}, "roots": {}}
+
+
+def meta(**extra: Any) -> dict[str, Any]:
+    return {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientInfo": {"name": "wire-test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": CAPABILITIES,
+        **extra,
+    }
+
+
+def modern_headers(method: str, name: str | None = None) -> dict[str, str]:
+    headers = {
+        "content-type": "application/json",
+        "accept": ACCEPT,
+        "mcp-protocol-version": MODERN,
+        "mcp-method": method,
+    }
+    if name is not None:
+        headers["mcp-name"] = name
+    return headers
+
+
+def modern(
+    client: httpx.Client, url: str, method: str, params: dict[str, Any] | None = None, id: int = 1
+) -> httpx.Response:
+    """A conformant 2026-07-28 request: headers mirror the body."""
+    params = {**(params or {}), "_meta": {**meta(), **(params or {}).get("_meta", {})}}
+    name = params.get("name") or params.get("uri")
+    body = {"jsonrpc": "2.0", "id": id, "method": method, "params": params}
+    return client.post(url, json=body, headers=modern_headers(method, name))
+
+
+class Session:
+    """A legacy session opened with `initialize`."""
+
+    def __init__(self, client: httpx.Client, url: str, version: str = "2025-11-25") -> None:
+        self.client = client
+        self.url = url
+        self.version = version
+        init = {
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": version,
+                "capabilities": {"elicitation": {}, "sampling": {}},
+                "clientInfo": {"name": "wire-test", "version": "1"},
+            },
+        }
+        response = client.post(url, json=init, headers={"accept": ACCEPT})
+        response.raise_for_status()
+        self.id = response.headers["mcp-session-id"]
+        self.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {
+            "accept": ACCEPT,
+            "mcp-session-id": self.id,
+            "mcp-protocol-version": self.version,
+        }
+
+    def post(self, body: Any, **headers: str) -> httpx.Response:
+        return self.client.post(self.url, json=body, headers={**self.headers, **headers})
+
+    def call(self, method: str, params: dict[str, Any] | None = None, id: int = 1) -> Any:
+        response = self.post({"jsonrpc": "2.0", "id": id, "method": method, "params": params or {}})
+        if response.headers["content-type"].startswith("application/json"):
+            return response.json()
+        return events(response.text)[-1]
+
+
+def events(text: str) -> list[Any]:
+    """The JSON messages of an SSE body, in order (priming events carry no data)."""
+    messages = []
+    for block in text.split("\n\n"):
+        data = [line[5:].strip() for line in block.splitlines() if line.startswith("data:")]
+        if data and data[0]:
+            messages.append(json.loads("\n".join(data)))
+    return messages
+
+
+def event_ids(text: str) -> list[str]:
+    return [line[3:].strip() for line in text.splitlines() if line.startswith("id:")]
