@@ -22,11 +22,17 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+# A call that ends sooner than this never needs to notice its client leaving, so the task
+# that listens for a disconnect starts only then: most calls never pay for it.
+WATCH_AFTER = 0.02
+
+
 class AsgiResponder(Responder):
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive = receive
         self._send = send
         self._watcher: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._callbacks: list[Callable[[], object]] = []
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
@@ -40,7 +46,7 @@ class AsgiResponder(Responder):
         self.status = 200
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         await self._send({"type": "http.response.start", "status": 200, "headers": raw})
-        self.on_disconnect(lambda: None)  # a stream must notice when its reader leaves
+        self._watch_now()  # a stream must notice when its reader leaves
 
     async def write(self, chunk: bytes) -> None:
         if not self.closed:
@@ -52,6 +58,10 @@ class AsgiResponder(Responder):
 
     def on_disconnect(self, callback: Callable[[], object]) -> None:
         self._callbacks.append(callback)
+        if self._watcher is None and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(WATCH_AFTER, self._watch_now)
+
+    def _watch_now(self) -> None:
         if self._watcher is None:
             self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
@@ -63,6 +73,8 @@ class AsgiResponder(Responder):
             callback()
 
     def stop_watching(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         if self._watcher is not None:
             self._watcher.cancel()
 

@@ -56,5 +56,7 @@ def run(args: argparse.Namespace) -> int:
         http="httptools",
         timeout_graceful_shutdown=args.graceful_timeout,
         server_header=False,
+        # Forwarded headers are honoured by the app itself, and only from trusted proxies.
+        proxy_headers=False,
     )
     return 0
