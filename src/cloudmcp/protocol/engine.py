@@ -9,23 +9,31 @@ AWS Lambda, and in a unit test.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from cloudmcp.auth.hosts import HostPolicy
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.context import Context
-from cloudmcp.protocol.errors import INTERNAL_ERROR, MCPError, invalid_request
+from cloudmcp.protocol.errors import (
+    INTERNAL_ERROR,
+    RATE_LIMITED,
+    SERVICE_UNAVAILABLE,
+    MCPError,
+    invalid_request,
+)
 from cloudmcp.protocol.features import Features, Method
-from cloudmcp.protocol.legacy import SESSION_HEADER, Legacy
+from cloudmcp.protocol.legacy import SESSION_HEADER, Legacy, principal_id
 from cloudmcp.protocol.modern import META_VERSION, Modern
 from cloudmcp.protocol.sealing import KeyRing
-from cloudmcp.protocol.transport import JSON, Accept, HttpRequest, Responder
+from cloudmcp.protocol.transport import JSON, HttpRequest, Responder, parse_accept
 from cloudmcp.protocol.versions import LEGACY, MODERN, SUPPORTED
-from cloudmcp.settings import LOCAL_HOSTS, Settings
-from cloudmcp.state.store import Store
+from cloudmcp.settings import Settings
+from cloudmcp.state.cache import ToolCache
+from cloudmcp.state.counters import StateCounters
+from cloudmcp.state.ratelimit import Exceeded, Limit, RateLimiter
+from cloudmcp.state.store import Event, Store, StoreUnavailable
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
@@ -39,6 +47,8 @@ class Keys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.notifications = f"{prefix}notifications"
+        #: `notifications/cancelled` for calls running on another instance.
+        self.cancellations = f"{prefix}cancellations"
 
     def session(self, session_id: str) -> str:
         return f"{self.prefix}session:{session_id}"
@@ -55,16 +65,36 @@ class Keys:
     def resource(self, uri: str) -> str:
         return f"{self.prefix}resource:{uri}"
 
+    def cache(self, tool: str, digest: str) -> str:
+        return f"{self.prefix}cache:{tool}:{digest}"
 
-def _host_name(host: str) -> str:
-    """The name in a Host header, without its port."""
-    if host.startswith("["):
-        return host[: host.find("]") + 1]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    def hits(self, scope: str) -> str:
+        return f"{self.prefix}hits:{scope}"
 
 
-def _matches(value: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+def store_unavailable() -> MCPError:
+    # 503 with Retry-After: clients and load balancers retry, and the state is intact.
+    return MCPError(
+        SERVICE_UNAVAILABLE,
+        "Service unavailable: session state is unreachable; retry shortly",
+        status=503,
+        headers={"retry-after": "1"},
+    )
+
+
+def rate_limited(exceeded: Exceeded) -> MCPError:
+    limit = exceeded.limit
+    return MCPError(
+        RATE_LIMITED,
+        f"Rate limit exceeded: {limit} per {exceeded.scope}",
+        {
+            "limit": str(limit),
+            "scope": exceeded.scope,
+            "retryAfter": round(exceeded.retry_after, 3),
+        },
+        status=429,
+        headers={"retry-after": exceeded.retry_after_header},
+    )
 
 
 class Engine:
@@ -80,13 +110,25 @@ class Engine:
         self.store = store
         self.settings = settings
         self.keys = Keys(settings.key_prefix)
+        #: What the state layer did (cache hits, 429s, fallbacks), for metrics.
+        self.counters = StateCounters()
+        self.limiter = RateLimiter(
+            store,
+            self.keys.hits,
+            self.counters,
+            per_principal=Limit.parse(settings.rate_limit) if settings.rate_limit else None,
+            per_tool={n: Limit.parse(t.rate_limit) for n, t in app.tools.items() if t.rate_limit},
+        )
         self.keyring = KeyRing.from_config(settings.state_keys)
-        self.features = Features(app)
+        cache = ToolCache(store, self.keys.cache, self.counters, default_ttl=settings.cache_ttl)
+        self.features = Features(app, cache)
         self.modern = Modern(self)
         self.legacy = Legacy(self)
         self.local_only = local_only
+        self.hosts = HostPolicy(settings, local_only=local_only)
         #: Set on shutdown: long-lived streams end, so clients reconnect elsewhere.
         self.closing = False
+        self._closing_event: asyncio.Event | None = None
         info: dict[str, Any] = {"name": app.name, "version": app.version}
         if app.title:
             info["title"] = app.title
@@ -95,7 +137,9 @@ class Engine:
         if app.icons:
             info["icons"] = app.icons
         self.server_info = info
-        self.cache_scope = "private" if app.has_scopes else "public"
+        # Authenticated answers may depend on who asked: no shared caching of them.
+        private = app.has_scopes or app.authenticator is not None
+        self.cache_scope = "private" if private else "public"
 
     # entry point
 
@@ -106,7 +150,7 @@ class Engine:
             if request.method == "POST":
                 await self._post(request, responder)
             elif request.method in ("GET", "DELETE") and self._is_legacy_session(request):
-                accept = Accept(request.headers.get("accept"))
+                accept = parse_accept(request.headers.get("accept"))
                 if request.method == "GET":
                     await self.legacy.get(request, accept, responder)
                 else:
@@ -125,6 +169,9 @@ class Engine:
                 )
         except MCPError as exc:
             await self.reply_error(request, responder, None, exc)
+        except StoreUnavailable as exc:
+            log.warning("store unavailable serving %s: %s", request.method, exc)
+            await self.unavailable(request, responder, None)
         except Exception:
             log.exception("unhandled error serving %s", request.method)
             internal = MCPError(INTERNAL_ERROR, "Internal error", status=500)
@@ -139,6 +186,15 @@ class Engine:
         headers = [("content-type", JSON), *exc.headers.items()]
         await responder.respond(exc.status, headers, jsonrpc.encode(jsonrpc.error(request_id, exc)))
 
+    async def unavailable(
+        self, request: HttpRequest, responder: Responder, request_id: Any
+    ) -> None:
+        self.counters.store_unavailable += 1
+        if responder.status and not responder.closed:
+            await responder.end_stream()  # a stream already under way: the client resumes
+            return
+        await self.reply_error(request, responder, request_id, store_unavailable())
+
     def _is_legacy_session(self, request: HttpRequest) -> bool:
         version = request.headers.get("mcp-protocol-version")
         return SESSION_HEADER in request.headers and (version is None or version.strip() != MODERN)
@@ -147,7 +203,7 @@ class Engine:
         content_type = request.headers.get("content-type", JSON)
         if content_type.split(";", 1)[0].strip().lower() != JSON:
             raise MCPError(-32600, "Content-Type must be application/json", status=415)
-        accept = Accept(request.headers.get("accept"))
+        accept = parse_accept(request.headers.get("accept"))
         if not accept.json and not accept.sse:
             raise MCPError(
                 -32600,
@@ -164,6 +220,11 @@ class Engine:
                 valid_id = request_id if jsonrpc.is_request_id(request_id) else None
                 await self.reply_error(request, responder, valid_id, exc)
                 return
+            if self.limiter.active and "id" in body and "method" in body:
+                exceeded = await self._count(request, body)
+                if exceeded is not None:
+                    await self.reply_error(request, responder, request_id, rate_limited(exceeded))
+                    return
             if self._is_modern(request, body):
                 await self.modern.post(request, body, accept, responder)
                 return
@@ -171,10 +232,22 @@ class Engine:
                 await self.legacy.post(request, body, accept, responder)
             except MCPError as exc:
                 await self.reply_error(request, responder, request_id, exc)
+            except StoreUnavailable as exc:
+                log.warning("store unavailable serving %s: %s", body.get("method"), exc)
+                await self.unavailable(request, responder, request_id)
         elif isinstance(body, list):
             await self.legacy.post(request, body, accept, responder)
         else:
             raise invalid_request("the body must be a JSON-RPC message object")
+
+    async def _count(self, request: HttpRequest, message: dict[str, Any]) -> Exceeded | None:
+        """Count a request against the caller's rate limits; what refuses it, if anything."""
+        params = message.get("params")
+        tool = None
+        if message["method"] == "tools/call" and isinstance(params, dict):
+            tool = params.get("name")
+        caller = principal_id(request.principal) or "anonymous"
+        return await self.limiter.check(caller, tool if isinstance(tool, str) else None)
 
     def _is_modern(self, request: HttpRequest, message: dict[str, Any]) -> bool:
         """2026-07-28 unless the headers name a legacy revision or a session."""
@@ -192,36 +265,24 @@ class Engine:
     # DNS rebinding protection
 
     def _check_origin(self, request: HttpRequest) -> None:
-        settings = self.settings
-        host = request.headers.get("host", "")
-        name = _host_name(host)
-        if settings.allowed_hosts:
-            allowed = _matches(host, settings.allowed_hosts) or _matches(
-                name, settings.allowed_hosts
-            )
-        else:
-            allowed = not self.local_only or name in LOCAL_HOSTS
-        if not allowed:
-            raise MCPError(
-                -32600, f"Misdirected request: host {host!r} is not served here", status=421
-            )
-        origin = request.headers.get("origin")
-        if origin is None or (origin == "null" and not self.local_only):
-            return
-        if settings.allowed_origins:
-            allowed = _matches(origin, settings.allowed_origins)
-        elif self.local_only:
-            allowed = _host_name(urlsplit(origin).netloc) in LOCAL_HOSTS
-        else:  # same origin as the host it was sent to
-            allowed = urlsplit(origin).netloc == host
-        if not allowed:
-            raise MCPError(-32600, f"Forbidden: origin {origin!r} is not allowed", status=403)
+        self.hosts.check(request)  # presets and trusted proxies: cloudmcp.auth.hosts
 
     # running features
 
     async def run(self, handler: Method, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        """Run a feature method within the request's time limit."""
+        """Run a feature method within the request's time limit, in a span when tracing."""
+        tracer = self.app.tracer
+        if tracer is None:
+            return await self._run(handler, params, ctx)
+        with tracer.feature(ctx.method, params):
+            return await self._run(handler, params, ctx)
+
+    async def _run(self, handler: Method, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         limit = self.settings.tool_timeout or None
+        if ctx.method == "tools/call" and isinstance(name := params.get("name"), str):
+            tool = self.app.tools.get(name)
+            if tool is not None and tool.timeout:
+                limit = tool.timeout
         if ctx.deadline is not None:
             remaining = ctx.deadline - time.monotonic()
             limit = remaining if limit is None else min(limit, remaining)
@@ -264,6 +325,31 @@ class Engine:
         for session_id in await self.store.members(self.keys.subscribers(uri)):
             await self.legacy.notify_session(session_id, message)
 
-    async def close(self) -> None:
+    def begin_closing(self) -> None:
+        """Start shutting down (SIGTERM): long-lived streams end now, with a `retry` hint,
+        so their clients reconnect to another instance; calls in flight carry on."""
         self.closing = True
+        if self._closing_event is not None:
+            self._closing_event.set()
+
+    async def read_events(self, logs: dict[str, str], *, timeout: float) -> list[Event]:
+        """`store.read` for long-lived streams: returns at once, empty, when closing begins,
+        rather than after up to a keep-alive interval of blocking."""
+        if self.closing:
+            return []
+        if self._closing_event is None:
+            self._closing_event = asyncio.Event()
+        reader = asyncio.ensure_future(self.store.read(logs, timeout=timeout))
+        closing = asyncio.ensure_future(self._closing_event.wait())
+        try:
+            await asyncio.wait((reader, closing), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closing.cancel()
+            if not reader.done():
+                reader.cancel()
+        return reader.result() if reader.done() and not reader.cancelled() else []
+
+    async def close(self) -> None:
+        self.begin_closing()
+        await self.legacy.close()
         await self.store.close()

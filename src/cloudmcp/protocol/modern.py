@@ -67,7 +67,9 @@ def decode_header(value: str) -> str:
             return base64.b64decode(value[9:-2], validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise header_mismatch(f"malformed base64 header value {value!r}") from None
-    if any((ord(c) < 0x20 and c != "\t") or ord(c) > 0x7E for c in value):
+    if not (value.isascii() and value.isprintable()) and any(
+        (ord(c) < 0x20 and c != "\t") or ord(c) > 0x7E for c in value
+    ):
         raise header_mismatch("header value has characters outside visible ASCII")
     return value
 
@@ -337,8 +339,8 @@ class Modern:
             responder.on_disconnect(task.cancel)
         try:
             while not responder.closed and not engine.closing:
-                events = await engine.store.read(logs, timeout=engine.settings.sse_keepalive)
-                if not events:
+                events = await engine.read_events(logs, timeout=engine.settings.sse_keepalive)
+                if not events and not engine.closing:
                     await responder.write(KEEPALIVE)
                 for event in events:
                     logs[event.log] = event.id

@@ -6,6 +6,7 @@ hand the engine a `Responder` that writes either one body or an SSE stream.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,9 @@ class HttpRequest:
     #: `time.monotonic()` by which the platform will cut the request off.
     deadline: float | None = None
     info: RequestInfo = field(default_factory=RequestInfo)
+    #: The peer's IP address (the ASGI server's `client`, API Gateway's `sourceIp`): a
+    #: proxy's X-Forwarded-Host is believed only from an address in TRUSTED_PROXIES.
+    client: str | None = None
 
 
 class Responder(ABC):
@@ -98,6 +102,12 @@ SSE_HEADERS: Headers = [
 
 def json_body(message: Any) -> bytes:
     return encode(message)
+
+
+@functools.lru_cache(maxsize=256)
+def parse_accept(header: str | None) -> Accept:
+    """The parsed `Accept` header; a client sends the same one every time, so parse it once."""
+    return Accept(header)
 
 
 class Accept:
