@@ -89,3 +89,41 @@ install_mcp_v1_client() {
 
 install_node_tools
 install_mcp_v1_client
+
+# ---- install_lambda_tools (owned by the AWS Lambda work: src/cloudmcp/aws_lambda, tests/aws_lambda) ----
+# The AWS SAM CLI, in an isolated venv (.tools/sam: its dependency tree is large). Its
+# `sam local generate-event` makes sample Lambda events offline, and its wheel carries the Lambda
+# Runtime Interface Emulator, linked as .tools/bin/aws-lambda-rie: tests/aws_lambda run the handler
+# under it with awslambdaric (a dev dependency of the project).
+LAMBDA_SAM="aws-sam-cli==1.170.0"
+install_lambda_tools() {
+    local venv="$TOOLS_DIR/sam" bin_dir="$TOOLS_DIR/bin"
+    local stamp="$venv/.pins" arch rie
+    case "$(uname -m)" in
+        aarch64 | arm64) arch=arm64 ;;
+        *) arch=x86_64 ;;
+    esac
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$LAMBDA_SAM" && -x "$bin_dir/aws-lambda-rie" \
+        && -x "$bin_dir/sam" ]]; then
+        echo "lambda tools: up to date ($LAMBDA_SAM)"
+        return 0
+    fi
+    echo "lambda tools: installing $LAMBDA_SAM into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$LAMBDA_SAM"
+    rie="$(find "$venv/lib" -path "*/samcli/local/rapid/aws-lambda-rie-$arch" | head -n 1)"
+    if [[ -z "$rie" ]]; then
+        echo "install_lambda_tools: aws-lambda-rie-$arch not found in the aws-sam-cli wheel" >&2
+        return 1
+    fi
+    mkdir -p "$bin_dir"
+    chmod +x "$rie"
+    ln -sf "$rie" "$bin_dir/aws-lambda-rie"
+    ln -sf "$venv/bin/sam" "$bin_dir/sam"
+    SAM_CLI_TELEMETRY=0 "$bin_dir/sam" --version >/dev/null
+    echo "$LAMBDA_SAM" >"$stamp"
+    echo "lambda tools: $(SAM_CLI_TELEMETRY=0 "$bin_dir/sam" --version), aws-lambda-rie ($arch)"
+}
+
+install_lambda_tools
+# ---- end install_lambda_tools ----

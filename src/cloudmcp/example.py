@@ -201,6 +201,9 @@ async def health_check(ctx: Context) -> dict[str, Any]:
     """Report the server's status, uptime, version, platform and state backend."""
     global _first_call
     cold, _first_call = _first_call, False
+    # On AWS Lambda the edge knows whether this is the execution environment's first
+    # invocation; the first health_check may well come later than that.
+    cold = getattr(ctx.platform, "cold_start", cold)
     engine = app.engine
     report: dict[str, Any] = {
         "status": "healthy" if await engine.store.ping() else "degraded",

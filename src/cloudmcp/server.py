@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudmcp.protocol.errors import MCPError
-from cloudmcp.protocol.transport import JSON, HttpRequest, Responder
+from cloudmcp.protocol.transport import HttpRequest, Responder
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
@@ -35,6 +36,18 @@ class Observer(Protocol):
     def observe(self, request: HttpRequest, responder: Responder, seconds: float) -> None: ...
 
 
+class Tracer(Protocol):
+    """Puts each request, and each feature call within it, in a trace span."""
+
+    def request(
+        self, request: HttpRequest, responder: Responder
+    ) -> AbstractContextManager[Responder]:
+        """A span for the request; the responder to answer through (it adds trace headers)."""
+        ...
+
+    def feature(self, method: str, params: dict[str, Any]) -> AbstractContextManager[None]: ...
+
+
 def normalize(path: str) -> str:
     return "/" + path.strip("/") if path.strip("/") else "/"
 
@@ -45,13 +58,34 @@ class Server:
         self.path = normalize(path)
         self.routes: dict[str, Route] = {
             "/health": self._health,
-            "/ready": self._ready,
+            "/health/deep": self._health,
+            "/ready": self._health,
             **app.routes,
         }
 
     async def handle(self, request: HttpRequest, responder: Responder) -> None:
         """Answer one HTTP request. Never raises."""
         started = time.perf_counter()
+        tracer = self.app.tracer
+        if tracer is None:
+            await self._route(request, responder)
+        else:
+            with tracer.request(request, responder) as traced:
+                await self._route(request, traced)
+        self._observe(request, responder, started)
+
+    async def reject(self, request: HttpRequest, responder: Responder, error: MCPError) -> None:
+        """Refuse a request an edge would not read whole (a body over the size limit),
+        telling observers like any other request."""
+        started = time.perf_counter()
+        await self.app.engine.reply_error(request, responder, None, error)
+        self._observe(request, responder, started)
+
+    def _observe(self, request: HttpRequest, responder: Responder, started: float) -> None:
+        for observer in self.app.observers:
+            observer.observe(request, responder, time.perf_counter() - started)
+
+    async def _route(self, request: HttpRequest, responder: Responder) -> None:
         path = normalize(request.path)
         try:
             if path == self.path:
@@ -63,8 +97,6 @@ class Server:
                 await route(request, responder)
         except MCPError as exc:
             await self.app.engine.reply_error(request, responder, None, exc)
-        for observer in self.app.observers:
-            observer.observe(request, responder, time.perf_counter() - started)
 
     async def _mcp(self, request: HttpRequest, responder: Responder) -> None:
         engine = self.app.engine
@@ -77,13 +109,7 @@ class Server:
         await engine.handle(request, responder)
 
     async def _health(self, request: HttpRequest, responder: Responder) -> None:
-        from cloudmcp.ops.health import health_response
+        """`/health`, `/health/deep` and `/ready`: before auth and the Host/Origin checks."""
+        from cloudmcp.ops.health import serve_health
 
-        status, body = await health_response(self.app, ready=False)
-        await responder.respond(status, [("content-type", JSON)], body)
-
-    async def _ready(self, request: HttpRequest, responder: Responder) -> None:
-        from cloudmcp.ops.health import health_response
-
-        status, body = await health_response(self.app, ready=True)
-        await responder.respond(status, [("content-type", JSON)], body)
+        await serve_health(self.app, request, responder)

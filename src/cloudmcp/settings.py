@@ -31,6 +31,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     #: Origin header values accepted (403 otherwise); same default rule as hosts.
     allowed_origins: tuple[str, ...] = ()
+    #: Browser origins answered with CORS headers and OPTIONS preflights by the AWS Lambda
+    #: edge ("*": any). Empty: no CORS. Cross-origin calls must also pass allowed_origins.
+    cors_allow_origins: tuple[str, ...] = ()
     #: Redis for shared state; unset: in-process memory.
     redis_url: str | None = None
     #: Prefix for every key this deployment writes to the store.

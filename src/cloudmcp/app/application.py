@@ -16,7 +16,7 @@ from cloudmcp.settings import Settings
 if TYPE_CHECKING:
     from cloudmcp.http.asgi import HttpApp
     from cloudmcp.protocol.engine import Engine
-    from cloudmcp.server import Authenticator, Observer, Route
+    from cloudmcp.server import Authenticator, Observer, Route, Tracer
     from cloudmcp.state.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,6 +73,8 @@ class MCPApp:
         self.observers: list[Observer] = []
         #: More HTTP routes beside the MCP endpoint, by path (metrics, OAuth metadata).
         self.routes: dict[str, Route] = {}
+        #: Trace spans per request and feature call (`cloudmcp.ops.install` with OTel on).
+        self.tracer: Tracer | None = None
 
     # registration
 
@@ -244,12 +246,16 @@ class MCPApp:
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Any = None) -> AsyncIterator[None]:
         """Start and stop the app's state; pass to `FastAPI(lifespan=...)` when mounting."""
+        from cloudmcp.ops.shutdown import sigterm_starts_closing
+
         engine = self.engine
-        try:
-            yield
-        finally:
-            await engine.close()
-            self._engine = None
+        # SIGTERM ends long-lived streams at once, not after the server's whole grace period.
+        with sigterm_starts_closing(engine.begin_closing):
+            try:
+                yield
+            finally:
+                await engine.close()
+                self._engine = None
 
     # change notifications
 

@@ -8,9 +8,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from cloudmcp.protocol.errors import MCPError
-from cloudmcp.protocol.jsonrpc import encode
-from cloudmcp.protocol.jsonrpc import error as error_message
-from cloudmcp.protocol.transport import JSON, Headers, HttpRequest, Responder
+from cloudmcp.protocol.transport import Headers, HttpRequest, Responder
 from cloudmcp.server import Server
 
 if TYPE_CHECKING:
@@ -102,9 +100,8 @@ class HttpApp:
         if body is None:
             limit = self.mcp.settings.max_request_size
             error = MCPError(-32600, f"Request body larger than {limit} bytes", status=413)
-            await responder.respond(
-                413, [("content-type", JSON)], encode(error_message(None, error))
-            )
+            refused = HttpRequest(scope["method"], headers, b"", path)
+            await self.server.reject(refused, responder, error)
             return
         request = HttpRequest(
             scope["method"], headers, body, path, principal=scope.get("principal")
@@ -114,6 +111,10 @@ class HttpApp:
         finally:
             responder.stop_watching()
 
+            # Set by a hosting adapter (AWS Lambda's ASGI mode): its request context, and
+            # when the platform will cut the request off.
+            platform=scope.get("cloudmcp.platform"),
+            deadline=scope.get("cloudmcp.deadline"),
     async def _body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
         """The request body; None when it is over the size limit (read no further)."""
         limit = self.mcp.settings.max_request_size

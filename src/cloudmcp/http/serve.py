@@ -45,8 +45,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"cloudmcp serve: {exc}", file=sys.stderr)
         return 2
     app.bind_host = args.host
+    from cloudmcp import ops
+
+    # Metrics, logs and tracing as the environment asks; before http_app reads the routes.
+    installed = ops.install(app)
     uvicorn.run(
         app.http_app(args.path),
+        **installed.uvicorn_options(),
         host=args.host,
         port=args.port,
         log_level=args.log_level,

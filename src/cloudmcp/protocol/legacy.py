@@ -370,8 +370,8 @@ class Legacy:
             await responder.write(sse_event(b"", f"{token}.{logs[log]}", retry))
         try:
             while not responder.closed and not engine.closing:
-                events = await self.store.read(logs, timeout=self.settings.sse_keepalive)
-                if not events:
+                events = await engine.read_events(logs, timeout=self.settings.sse_keepalive)
+                if not events and not engine.closing:
                     await responder.write(KEEPALIVE)
                 for event in events:
                     logs[event.log] = event.id
@@ -383,6 +383,9 @@ class Legacy:
                     if final:  # a resumed POST stream ends with its response
                         await responder.end_stream()
                         return
+            if engine.closing:  # shutting down: resume from here, on another instance
+                retry_ms = self.settings.sse_retry_ms
+                await responder.write(sse_event(b"", f"{token}.{logs[log]}", retry_ms))
             await responder.end_stream()
         except asyncio.CancelledError:
             if responder.closed and task is not None:
