@@ -1,0 +1,80 @@
+"""What operations features are on, read from the environment once.
+
+Kept apart from `Settings` because these switches decide what gets imported at
+all: an off switch must keep prometheus_client and OpenTelemetry off the Lambda
+cold path, so they are read before anything heavy loads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Platform = Literal["local", "cloudrun", "lambda"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name}={raw!r}: expected on/off, true/false or 1/0")
+
+
+def detect_platform(env: Mapping[str, str]) -> Platform:
+    if "AWS_LAMBDA_FUNCTION_NAME" in env:
+        return "lambda"
+    if "K_SERVICE" in env:  # set by Cloud Run services (and Knative)
+        return "cloudrun"
+    return "local"
+
+
+def _in_container() -> bool:
+    return os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")
+
+
+@dataclass(frozen=True)
+class OpsConfig:
+    platform: Platform = "local"
+    #: Prometheus at /metrics (EMF lines on stdout on Lambda).
+    metrics: bool = True
+    #: One JSON (or text) line per request.
+    access_log: bool = True
+    log_format: Literal["json", "text"] = "text"
+    log_level: str = "INFO"
+    tracing: bool = False
+    #: Cloud Logging links log lines to traces of this project.
+    gcp_project: str | None = None
+    #: CloudWatch namespace for EMF metrics.
+    emf_namespace: str = "cloudmcp"
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, platform: Platform | None = None
+    ) -> OpsConfig:
+        env = os.environ if env is None else env
+        where = platform or detect_platform(env)
+        container = where != "local" or _in_container()
+        log_format = env.get("LOG_FORMAT", "json" if container else "text").strip().lower()
+        if log_format not in ("json", "text"):
+            raise ValueError(f"LOG_FORMAT={log_format!r}: expected json or text")
+        tracing = _flag(env, "OTEL_ENABLED", bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        return cls(
+            platform=where,
+            metrics=_flag(env, "METRICS", True),
+            access_log=_flag(env, "ACCESS_LOG", True),
+            log_format="json" if log_format == "json" else "text",
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            tracing=tracing,
+            gcp_project=env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or None,
+            emf_namespace=env.get("EMF_NAMESPACE", "cloudmcp"),
+        )

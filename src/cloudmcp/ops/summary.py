@@ -1,0 +1,187 @@
+"""One answered request, described once in bounded terms for every metrics and log sink.
+
+Labels come from what clients send (method names, tool names), so each is checked
+against a closed set first: a client inventing methods must not invent time series.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cloudmcp.protocol.errors import MCPError
+from cloudmcp.protocol.transport import HttpRequest, Responder
+from cloudmcp.protocol.versions import LEGACY, MODERN
+
+if TYPE_CHECKING:
+    from cloudmcp.app.application import MCPApp
+
+#: Every request method of both eras; anything else is counted as "other".
+MCP_METHODS = frozenset(
+    {
+        "initialize",
+        "ping",
+        "server/discover",
+        "subscriptions/listen",
+        "logging/setLevel",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "resources/subscribe",
+        "resources/unsubscribe",
+        "prompts/list",
+        "prompts/get",
+        "completion/complete",
+    }
+)
+
+#: Paths the operations layer serves itself: not MCP traffic, not access-logged when fine.
+OPS_PATHS = frozenset({"/health", "/health/deep", "/ready", "/metrics"})
+
+_CAUSES = {
+    401: "unauthenticated",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "too_large",
+    415: "unsupported_media_type",
+    421: "misdirected_host",
+    429: "rate_limited",
+}
+
+STATELESS, LEGACY_ERA, NO_ERA = "stateless", "legacy", "none"
+
+
+class Summary:
+    """What metrics and logs say about one request."""
+
+    __slots__ = (
+        "cause",
+        "era",
+        "error",
+        "method",
+        "name",
+        "outcome",
+        "path",
+        "seconds",
+        "status",
+        "tool",
+        "version",
+    )
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        method: str,
+        name: str | None,
+        tool: str | None,
+        era: str,
+        version: str,
+        status: int,
+        outcome: str,
+        cause: str | None,
+        error: int | None,
+        seconds: float,
+    ) -> None:
+        self.path = path
+        #: The JSON-RPC method, "other" for unknown ones, "HTTP GET" etc. for none.
+        self.method = method
+        #: The tool or prompt name or resource URI, as sent (logs only).
+        self.name = name
+        #: A registered tool's name for `tools/call` (a metrics label), else None.
+        self.tool = tool
+        self.era = era
+        self.version = version
+        self.status = status
+        #: ok | tool_error | error | rejected
+        self.outcome = outcome
+        #: Why the transport refused the request (a 4xx before any method ran).
+        self.cause = cause
+        self.error = error
+        self.seconds = seconds
+
+    @property
+    def ops_route(self) -> bool:
+        return self.path in OPS_PATHS
+
+
+def _normalize(path: str) -> str:
+    stripped = path.strip("/")
+    return "/" + stripped if stripped else "/"
+
+
+def rejection_cause(app: MCPApp, request: HttpRequest, status: int) -> str | None:
+    """Why the transport refused a request, from its status and what the engine saw."""
+    if status < 400 or status >= 500:
+        return None
+    info = request.info
+    if status in _CAUSES:
+        return _CAUSES[status]
+    if status == 404:
+        if info.method is not None:
+            return None  # a method the 2026-07-28 era does not know: an answer, not a refusal
+        return "unknown_session" if "mcp-session-id" in request.headers else "not_found"
+    if status == 403:
+        return "origin" if _origin_refused(app, request) else "forbidden"
+    if status == 400 and info.method is None:
+        return "bad_request"
+    return None
+
+
+def _origin_refused(app: MCPApp, request: HttpRequest) -> bool:
+    """Whether a 403 came from the Origin check rather than authorization.
+
+    Both answer 403 before any method runs; asking the engine's own check again is
+    exact and costs nothing on the requests that pass.
+    """
+    if "origin" not in request.headers:
+        return False
+    try:
+        app.engine._check_origin(request)
+    except MCPError as exc:
+        return exc.status == 403
+    return False
+
+
+def summarize(app: MCPApp, request: HttpRequest, responder: Responder, seconds: float) -> Summary:
+    info = request.info
+    method = info.method
+    if method is None:
+        label = f"HTTP {request.method}" if request.method in ("GET", "POST", "DELETE") else "other"
+    else:
+        label = method if method in MCP_METHODS else "other"
+    version = info.version or ""
+    if version == MODERN:
+        era = STATELESS
+    elif version in LEGACY or method == "initialize" or "mcp-session-id" in request.headers:
+        era = LEGACY_ERA
+    else:
+        era = NO_ERA
+    tool = None
+    if method == "tools/call":
+        name = info.name
+        tool = name if isinstance(name, str) and name in app.tools else "(unknown)"
+    status = responder.status
+    cause = rejection_cause(app, request, status) if status >= 400 else None
+    if cause is not None:
+        outcome = "rejected"
+    elif info.error is not None or status >= 500:
+        outcome = "error"
+    elif info.tool_error:
+        outcome = "tool_error"
+    else:
+        outcome = "ok"
+    return Summary(
+        path=_normalize(request.path),
+        method=label,
+        name=info.name if isinstance(info.name, str) else None,
+        tool=tool,
+        era=era,
+        version=version,
+        status=status,
+        outcome=outcome,
+        cause=cause,
+        error=info.error,
+        seconds=seconds,
+    )
