@@ -236,7 +236,7 @@ def _check_relations(config: DeployConfig, source: str) -> None:
                 fail(f"{scope}.{name}", "is set by the deployment itself")
             if name == "REDIS_URL":
                 fail(f"{scope}.{name}", "is a secret: set [redis].secret to its secret id instead")
-            if name in SECRET_ENV_VARS or name.endswith("_SECRET_ARN"):
+            if name in SECRET_ENV_VARS or name.endswith("_SECRET_ID"):
                 fail(f"{scope}.{name}", "is a secret: move it to [secrets] with its secret id")
     for name in config.secrets:
         if name in RESERVED_ENV_VARS or name == "REDIS_URL":

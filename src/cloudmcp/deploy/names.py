@@ -23,5 +23,5 @@ def artifact_image(config: DeployConfig, project: str) -> str:
 
 
 def secret_env_name(variable: str) -> str:
-    """Lambda gets the ARN under this name and resolves the value at cold start."""
-    return f"{variable}_SECRET_ARN"
+    """Lambda gets the secret's id under this name and reads the value at cold start."""
+    return f"{variable}_SECRET_ID"
