@@ -56,6 +56,7 @@ class Server:
     def __init__(self, app: MCPApp, path: str = "/mcp") -> None:
         self.app = app
         self.path = normalize(path)
+        app.install_auth()  # before the routes are read: it may add some (OAuth metadata)
         self.routes: dict[str, Route] = {
             "/health": self._health,
             "/health/deep": self._health,

@@ -60,6 +60,50 @@ class Settings:
     cache_ttl: float = 300.0
     #: Per-tool timeout in seconds (0: none).
     tool_timeout: float = 0.0
+    #: Largest tool result or resource contents, in bytes of JSON; a larger tool result
+    #: becomes a tool error. 0: no limit.
+    max_result_size: int = 4 * 1024 * 1024
+    # Security: docs/security.md explains each of these.
+    #: Who may call the MCP endpoint: none, api_key, oauth, or api_key,oauth (either).
+    auth: str = "none"
+    #: The canonical URI clients reach the MCP endpoint at (https://mcp.example.com/mcp):
+    #: the audience OAuth tokens must name and the `resource` of the OAuth metadata.
+    resource_uri: str = ""
+    #: Scopes every caller needs; the metadata's scopes_supported (default: these and every
+    #: scope a tool, prompt or resource declares); `broad=narrow ...` scope hierarchy rules.
+    required_scopes: tuple[str, ...] = ()
+    scopes_supported: tuple[str, ...] = ()
+    scope_implies: tuple[str, ...] = ()
+    #: API keys as `KEY[:PRINCIPAL[:SCOPE SCOPE]]`: raw (hashed at load), as SHA-256 hex
+    #: digests, or raw in a file one per line (a mounted secret); and the header besides
+    #: `Authorization: Bearer` they may come in.
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    api_key_hashes: tuple[str, ...] = ()
+    api_keys_file: str = ""
+    api_key_header: str = "x-api-key"
+    #: OAuth: the issuer of access tokens, its JWKS (default: from its metadata), the
+    #: authorization servers the metadata lists (default: the issuer), and audiences
+    #: accepted besides RESOURCE_URI (for issuers that cannot mint it).
+    oauth_issuer: str = ""
+    oauth_jwks_url: str = ""
+    oauth_authorization_servers: tuple[str, ...] = ()
+    oauth_audiences: tuple[str, ...] = ()
+    #: Signature algorithms accepted; asymmetric ones only.
+    oauth_algorithms: tuple[str, ...] = ("RS256", "PS256", "ES256")
+    #: Seconds of clock skew allowed on exp, nbf and iat.
+    oauth_leeway: float = 30.0
+    #: Seconds a JWKS is kept, and the fewest between refreshes an unknown `kid` prompts.
+    oauth_jwks_ttl: float = 3600.0
+    oauth_jwks_refresh_interval: float = 30.0
+    oauth_http_timeout: float = 5.0
+    #: jwt, introspection (RFC 7662), or auto (JWT-shaped tokens as JWTs, others introspected).
+    oauth_validation: str = "jwt"
+    oauth_introspection_url: str = ""
+    oauth_client_id: str = ""
+    oauth_client_secret: str = field(default="", repr=False)
+    oauth_introspection_ttl: float = 60.0
+    #: Proxies (IPs or CIDRs) whose X-Forwarded-Host is believed.
+    trusted_proxies: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

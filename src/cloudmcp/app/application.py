@@ -50,6 +50,7 @@ class MCPApp:
         icons: list[dict[str, Any]] | None = None,
         settings: Settings | None = None,
         store: Store | None = None,
+        auth: Authenticator | None = None,
     ) -> None:
         self.name = name
         self.version = version
@@ -67,8 +68,9 @@ class MCPApp:
         self._engine: Engine | None = None
         #: Where `cloudmcp serve` bound, for the localhost Host/Origin defaults.
         self.bind_host: str | None = None
-        #: Who may call the MCP endpoint (None: anyone).
-        self.authenticator: Authenticator | None = None
+        #: Who may call the MCP endpoint (None: anyone, unless settings say AUTH=...).
+        self.authenticator: Authenticator | None = auth
+        self._auth_installed = False
         #: What sees each answered request: metrics, access logs.
         self.observers: list[Observer] = []
         #: More HTTP routes beside the MCP endpoint, by path (metrics, OAuth metadata).
@@ -91,6 +93,7 @@ class MCPApp:
         cache_ttl: float | None = None,
         scopes: tuple[str, ...] | list[str] = (),
         thread: bool = False,
+        timeout: float | None = None,
     ) -> Callable[[F], F]:
         """Register a function as a tool. Its schemas come from its type hints;
         `input_schema` publishes a hand-written schema instead (arguments are still
@@ -108,6 +111,7 @@ class MCPApp:
                 cache_ttl=cache_ttl,
                 scopes=tuple(scopes),
                 thread=thread,
+                timeout=timeout,
             )
             if input_schema is not None:
                 tool.signature.input_schema = input_schema
@@ -225,6 +229,20 @@ class MCPApp:
             self._settings = Settings.from_env()
         return self._settings
 
+    def install_auth(self) -> None:
+        """Install authentication once, before serving: `auth=` if given, else what the
+        settings name (`AUTH=api_key`, `oauth`...), with its routes (OAuth metadata)."""
+        if self._auth_installed:
+            return
+        self._auth_installed = True
+        if self.authenticator is None and self.settings.auth.strip().lower() not in ("", "none"):
+            from cloudmcp.auth.configure import from_settings  # AUTH=none never imports it
+
+            self.authenticator = from_settings(self.settings)
+        install = getattr(self.authenticator, "install", None)
+        if install is not None:
+            install(self)
+
     @property
     def engine(self) -> Engine:
         """The protocol engine, built on first use from settings and the store."""
@@ -232,6 +250,7 @@ class MCPApp:
             from cloudmcp.protocol.engine import Engine
             from cloudmcp.state import open_store
 
+            self.install_auth()  # the engine's cache scope depends on whether callers are known
             store = self._store or open_store(self.settings)
             local = self.settings.local_only(self.bind_host)
             self._engine = Engine(self, store, self.settings, local_only=local)

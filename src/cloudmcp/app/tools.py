@@ -30,6 +30,9 @@ class Tool:
     cache_ttl: float | None = None
     #: OAuth scopes the caller needs.
     scopes: tuple[str, ...] = ()
+    #: Seconds a call may run, instead of the TOOL_TIMEOUT default (Lambda's remaining
+    #: time still caps it).
+    timeout: float | None = None
     #: Run a synchronous function in a worker thread instead of on the event loop.
     thread: bool = False
     definition: dict[str, Any] = field(init=False)

@@ -103,18 +103,24 @@ class HttpApp:
             refused = HttpRequest(scope["method"], headers, b"", path)
             await self.server.reject(refused, responder, error)
             return
+        peer = scope.get("client")
         request = HttpRequest(
-            scope["method"], headers, body, path, principal=scope.get("principal")
+            scope["method"],
+            headers,
+            body,
+            path,
+            principal=scope.get("principal"),
+            client=peer[0] if peer else None,
+            # Set by a hosting adapter (AWS Lambda's ASGI mode): its request context, and
+            # when the platform will cut the request off.
+            platform=scope.get("cloudmcp.platform"),
+            deadline=scope.get("cloudmcp.deadline"),
         )
         try:
             await self.server.handle(request, responder)
         finally:
             responder.stop_watching()
 
-            # Set by a hosting adapter (AWS Lambda's ASGI mode): its request context, and
-            # when the platform will cut the request off.
-            platform=scope.get("cloudmcp.platform"),
-            deadline=scope.get("cloudmcp.deadline"),
     async def _body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
         """The request body; None when it is over the size limit (read no further)."""
         limit = self.mcp.settings.max_request_size

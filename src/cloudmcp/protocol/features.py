@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudmcp.app.schema import ArgumentError
 from cloudmcp.app.tools import ToolError, error_result
+from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.context import Context, InputRequired
 from cloudmcp.protocol.errors import MCPError, invalid_params
 
@@ -114,7 +115,17 @@ class Features:
             # The model sees that the tool failed, never how: internals stay in our logs.
             log.exception("tool %s failed", name)
             return error_result(f"Tool {name} failed with an internal error")
-        return tool.result(value)
+        result = tool.result(value)
+        if self._oversized(result):
+            log.warning("tool %s returned more than MAX_RESULT_SIZE bytes", name)
+            return error_result(f"Tool {name} returned a result larger than this server sends")
+        return result
+
+    def _oversized(self, result: dict[str, Any]) -> bool:
+        """Whether a result is over MAX_RESULT_SIZE (one more encode, but only of what a
+        client would be sent anyway, and no crash or 6 MB Lambda payload error later)."""
+        limit = self.app.settings.max_result_size
+        return bool(limit) and len(jsonrpc.encode(result)) > limit
 
     # resources
 

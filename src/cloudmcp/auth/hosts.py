@@ -1,0 +1,158 @@
+"""Which Host and Origin headers the MCP endpoint answers (DNS rebinding protection).
+
+`ALLOWED_HOSTS` and `ALLOWED_ORIGINS` take glob patterns and presets for the places
+cloudmcp runs, so a deployment names its platform instead of spelling its hostnames:
+
+    @cloudrun      *.run.app                         (Cloud Run service URLs)
+    @apigateway    *.execute-api.*.amazonaws.com     (API Gateway REST and HTTP APIs)
+    @function-url  *.lambda-url.*.on.aws             (Lambda Function URLs)
+    @resource      the host of RESOURCE_URI          (the custom domain)
+    @local         localhost, 127.0.0.1, [::1]
+
+In `ALLOWED_ORIGINS` a preset stands for the `https://` origins of those hosts
+(`@local`: `http://` and `https://`, any port).
+
+Behind a proxy that rewrites Host, the original arrives as `X-Forwarded-Host`. It is
+believed only when the connection comes from an address in `TRUSTED_PROXIES`: anyone
+else could send it to slip past the Host check.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from cloudmcp.protocol.errors import MCPError
+from cloudmcp.protocol.transport import HttpRequest
+from cloudmcp.settings import LOCAL_HOSTS, Settings
+
+if TYPE_CHECKING:
+    from ipaddress import IPv4Network, IPv6Network
+
+    Network = IPv4Network | IPv6Network
+
+PRESETS: dict[str, tuple[str, ...]] = {
+    "@cloudrun": ("*.run.app",),
+    "@apigateway": ("*.execute-api.*.amazonaws.com",),
+    "@function-url": ("*.lambda-url.*.on.aws",),
+    "@local": tuple(h for h in LOCAL_HOSTS if h != "::1"),
+}
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header, without its port."""
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _resource_host(resource_uri: str | None) -> str:
+    host = urlsplit(resource_uri or "").hostname
+    if not host:
+        raise ValueError("the @resource preset needs RESOURCE_URI")
+    return host
+
+
+def expand_hosts(patterns: Iterable[str], resource_uri: str | None = None) -> tuple[str, ...]:
+    expanded: list[str] = []
+    for pattern in patterns:
+        pattern = pattern.strip().lower()
+        if pattern == "@resource":
+            expanded.append(_resource_host(resource_uri))
+        elif pattern.startswith("@"):
+            if pattern not in PRESETS:
+                raise ValueError(f"ALLOWED_HOSTS: unknown preset {pattern!r}")
+            expanded.extend(PRESETS[pattern])
+        elif pattern:
+            expanded.append(pattern)
+    return tuple(dict.fromkeys(expanded))
+
+
+def expand_origins(patterns: Iterable[str], resource_uri: str | None = None) -> tuple[str, ...]:
+    expanded: list[str] = []
+    for pattern in patterns:
+        pattern = pattern.strip()
+        if pattern == "@local":
+            for host in PRESETS["@local"]:
+                expanded += [f"{s}://{host}{p}" for s in ("http", "https") for p in ("", ":*")]
+        elif pattern.startswith("@"):
+            expanded += [f"https://{h}" for h in expand_hosts([pattern], resource_uri)]
+        elif pattern:
+            expanded.append(pattern)
+    return tuple(dict.fromkeys(expanded))
+
+
+def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
+    import ipaddress  # only deployments behind a proxy pay for it
+
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR") from None
+    return tuple(networks)
+
+
+def _netloc(origin: str) -> str:
+    try:
+        return urlsplit(origin).netloc
+    except ValueError:  # "http://[" and the like: no host at all
+        return ""
+
+
+def _matches(value: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+
+
+class HostPolicy:
+    def __init__(self, settings: Settings, *, local_only: bool = False) -> None:
+        self.local_only = local_only
+        self.hosts = expand_hosts(settings.allowed_hosts, settings.resource_uri)
+        self.origins = expand_origins(settings.allowed_origins, settings.resource_uri)
+        self.proxies = parse_networks(settings.trusted_proxies) if settings.trusted_proxies else ()
+
+    def host(self, request: HttpRequest) -> str:
+        """The host the client addressed: `X-Forwarded-Host` from a trusted proxy, else Host."""
+        forwarded = request.headers.get("x-forwarded-host")
+        if forwarded and self._from_proxy(request.client):
+            # The last entry is the one the nearest proxy (the trusted one) added.
+            return forwarded.rsplit(",", 1)[-1].strip()
+        return request.headers.get("host", "")
+
+    def _from_proxy(self, client: str | None) -> bool:
+        if not self.proxies or not client:
+            return False
+        import ipaddress
+
+        try:
+            address = ipaddress.ip_address(client.strip("[]"))
+        except ValueError:
+            return False
+        return any(address in network for network in self.proxies)
+
+    def check(self, request: HttpRequest) -> None:
+        """Raises 421 for a host not served here, 403 for an origin not allowed."""
+        host = self.host(request)
+        name = host_name(host).lower()
+        if self.hosts:
+            allowed = _matches(host.lower(), self.hosts) or _matches(name, self.hosts)
+        else:
+            allowed = not self.local_only or name in LOCAL_HOSTS
+        if not allowed:
+            raise MCPError(
+                -32600, f"Misdirected request: host {host!r} is not served here", status=421
+            )
+        origin = request.headers.get("origin")
+        if origin is None or (origin == "null" and not self.local_only):
+            return
+        if self.origins:
+            allowed = _matches(origin, self.origins)
+        elif self.local_only:
+            allowed = host_name(_netloc(origin)) in LOCAL_HOSTS
+        else:  # same origin as the host it was sent to
+            allowed = _netloc(origin) == host
+        if not allowed:
+            raise MCPError(-32600, f"Forbidden: origin {origin!r} is not allowed", status=403)
