@@ -8,6 +8,8 @@ AWS Lambda edges only translate their platform's request into an `HttpRequest`.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
@@ -20,6 +22,14 @@ if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
 
 Route = Callable[[HttpRequest, Responder], Awaitable[None]]
+
+#: Names the process that answered: shows which instance behind a load balancer served what.
+INSTANCE_HEADER = "x-cloudmcp-instance"
+
+
+def instance_name(configured: str = "") -> str:
+    """This process's name: `INSTANCE_ID`, else host name and process id."""
+    return configured or f"{socket.gethostname()}-{os.getpid()}"
 
 
 class Authenticator(Protocol):

@@ -38,6 +38,10 @@ class Settings:
     redis_url: str | None = None
     #: Prefix for every key this deployment writes to the store.
     key_prefix: str = "cloudmcp:"
+    #: Connections for short Redis commands, and for blocked reads (one per open SSE
+    #: stream, listener or wait for a client's answer), per process.
+    redis_max_connections: int = 64
+    redis_max_readers: int = 1000
     #: Idle seconds before a legacy session expires.
     session_ttl: float = 1800.0
     #: Events kept per SSE stream for resumption, and for how long (seconds).
@@ -60,6 +64,11 @@ class Settings:
     cache_ttl: float = 300.0
     #: Per-tool timeout in seconds (0: none).
     tool_timeout: float = 0.0
+    #: Requests per principal as `count/seconds` (e.g. `100/60`), counted across every
+    #: instance; empty: no limit. Tools add their own with `@app.tool(rate_limit=...)`.
+    rate_limit: str = ""
+    #: This process's name in the `X-Cloudmcp-Instance` response header; empty: host-pid.
+    instance_id: str = ""
     #: Largest tool result or resource contents, in bytes of JSON; a larger tool result
     #: becomes a tool error. 0: no limit.
     max_result_size: int = 4 * 1024 * 1024

@@ -26,8 +26,11 @@ class Tool:
     annotations: dict[str, Any] | None = None
     icons: list[dict[str, Any]] | None = None
     meta: dict[str, Any] | None = None
-    #: Seconds a result may be served from the shared cache, keyed by the arguments.
+    #: Seconds a result may be served from the shared cache, keyed by the arguments and
+    #: the caller (`True`: `CACHE_TTL`).
     cache_ttl: float | None = None
+    #: Calls allowed per principal as `count/seconds` (e.g. `10/60`), across every instance.
+    rate_limit: str | None = None
     #: OAuth scopes the caller needs.
     scopes: tuple[str, ...] = ()
     #: Seconds a call may run, instead of the TOOL_TIMEOUT default (Lambda's remaining

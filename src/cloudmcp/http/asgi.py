@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudmcp.protocol.errors import MCPError
 from cloudmcp.protocol.transport import Headers, HttpRequest, Responder
-from cloudmcp.server import Server
+from cloudmcp.server import INSTANCE_HEADER, Server, instance_name
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
@@ -26,9 +26,11 @@ WATCH_AFTER = 0.02
 
 
 class AsgiResponder(Responder):
-    def __init__(self, receive: Receive, send: Send) -> None:
+    def __init__(self, receive: Receive, send: Send, extra: Headers | None = None) -> None:
         self._receive = receive
         self._send = send
+        #: Headers every response carries (the instance's name).
+        self._extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra or ()]
         self._watcher: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._callbacks: list[Callable[[], object]] = []
@@ -37,12 +39,14 @@ class AsgiResponder(Responder):
         self.status = status
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         raw.append((b"content-length", str(len(body)).encode()))
+        raw.extend(self._extra)
         await self._send({"type": "http.response.start", "status": status, "headers": raw})
         await self._send({"type": "http.response.body", "body": body})
 
     async def start_stream(self, headers: Headers) -> None:
         self.status = 200
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        raw.extend(self._extra)
         await self._send({"type": "http.response.start", "status": 200, "headers": raw})
         self._watch_now()  # a stream must notice when its reader leaves
 
@@ -83,6 +87,7 @@ class HttpApp:
     def __init__(self, mcp: MCPApp, path: str = "/mcp") -> None:
         self.mcp = mcp
         self.server = Server(mcp, path)
+        self._extra: Headers = [(INSTANCE_HEADER, instance_name(mcp.settings.instance_id))]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -94,7 +99,7 @@ class HttpApp:
         root = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
-        responder = AsgiResponder(receive, send)
+        responder = AsgiResponder(receive, send, self._extra)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = await self._body(headers, receive)
         if body is None:

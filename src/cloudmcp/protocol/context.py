@@ -66,6 +66,8 @@ class Context:
     #: The platform's own request context (the Lambda context object on AWS Lambda).
     platform: Any = None
     log_level: str | None = None
+    #: Whether the function asked the client for input (its result is then not cached).
+    asked_client: bool = field(default=False, repr=False)
     _asks: int = field(default=0, repr=False)
 
     @property
@@ -125,6 +127,7 @@ class Context:
 
         Returns `{key: result}`. Each call of `ask` is one round trip.
         """
+        self.asked_client = True
         return await self.exchange.ask(requests)
 
     async def close_stream(self) -> None:
@@ -137,6 +140,7 @@ class Context:
 
     async def _ask_one(self, method: str, params: dict[str, Any]) -> Any:
         self._asks += 1
+        self.asked_client = True
         key = f"input-{self._asks}"
         answers = await self.exchange.ask({key: {"method": method, "params": params}})
         return answers[key]

@@ -19,6 +19,7 @@ from cloudmcp.protocol.errors import MCPError, invalid_params
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
+    from cloudmcp.state.cache import ToolCache
 
 log = logging.getLogger("cloudmcp")
 
@@ -56,8 +57,10 @@ def _allowed(scopes: tuple[str, ...], ctx: Context) -> bool:
 class Features:
     """Serves an `MCPApp`'s tools, resources and prompts."""
 
-    def __init__(self, app: MCPApp) -> None:
+    def __init__(self, app: MCPApp, cache: ToolCache | None = None) -> None:
         self.app = app
+        #: Where tools with a `cache_ttl` keep their results.
+        self.cache = cache
         self.methods: dict[str, Method] = {
             "tools/list": self.list_tools,
             "tools/call": self.call_tool,
@@ -105,6 +108,15 @@ class Features:
             return error_result(f"Invalid arguments for tool {name}: {exc}")
         if tool.signature.context_param:
             kwargs[tool.signature.context_param] = ctx
+        cache_key = None
+        if tool.cache_ttl and self.cache is not None:
+            principal = ctx.principal
+            caller = None if principal is None else str(getattr(principal, "id", principal))
+            cache_key = self.cache.key(name, jsonrpc.encode_canonical([arguments, caller]))
+            cached = await self.cache.get(cache_key)
+            if cached is not None:
+                hit: dict[str, Any] = jsonrpc.decode(cached)
+                return hit
         try:
             value = await tool.run(kwargs)
         except (ToolError, ArgumentError) as exc:
@@ -119,6 +131,10 @@ class Features:
         if self._oversized(result):
             log.warning("tool %s returned more than MAX_RESULT_SIZE bytes", name)
             return error_result(f"Tool {name} returned a result larger than this server sends")
+        # An answer that depended on the client's input is that conversation's alone.
+        if cache_key is not None and not result.get("isError") and not ctx.asked_client:
+            assert self.cache is not None and tool.cache_ttl
+            await self.cache.put(cache_key, jsonrpc.encode(result), tool.cache_ttl)
         return result
 
     def _oversized(self, result: dict[str, Any]) -> bool:

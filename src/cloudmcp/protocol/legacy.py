@@ -41,6 +41,7 @@ from cloudmcp.protocol.versions import (
     has_sse_polling,
     negotiate,
 )
+from cloudmcp.state.store import StoreUnavailable
 
 if TYPE_CHECKING:
     from cloudmcp.protocol.engine import Engine
@@ -49,6 +50,9 @@ SESSION_HEADER = "mcp-session-id"
 # Outside the range JSON-RPC reserves; the client ignores answers to what it cancelled.
 REQUEST_CANCELLED = -32800
 GET_STREAM = "get"
+# Relayed cancellations matter only while a call runs; the watcher wakes this often.
+CANCELLATION_TTL = 60.0
+CANCELLATION_POLL = 30.0
 
 
 class Session(msgspec.Struct, omit_defaults=True):
@@ -122,6 +126,10 @@ class Legacy:
         # Calls running in this process, for `notifications/cancelled`.
         self.running: dict[tuple[str, Any], asyncio.Task[Any]] = {}
         self.cancelled: set[tuple[str, Any]] = set()
+        # A shared store means a cancellation may arrive at another instance than the
+        # call: those are relayed through one log that each instance watches once.
+        self.relay_cancellations = self.store.backend != "memory"
+        self._cancel_watcher: asyncio.Task[None] | None = None
 
     # sessions
 
@@ -305,6 +313,8 @@ class Legacy:
         running = (session.id, request_id)
         if task is not None:
             self.running[running] = task
+            if self.relay_cancellations and self._cancel_watcher is None:
+                self._cancel_watcher = asyncio.create_task(self._watch_cancellations())
         try:
             return await self.engine.run(handler, params, ctx)
         finally:
@@ -314,10 +324,47 @@ class Legacy:
         if message["method"] == "notifications/cancelled":
             params = message.get("params") or {}
             key = (session.id, params.get("requestId"))
-            task = self.running.get(key)
-            if task is not None:
-                self.cancelled.add(key)
-                task.cancel()
+            if not self._cancel(key) and self.relay_cancellations:
+                self.engine.counters.cancellations_relayed += 1
+                await self.store.append(
+                    self.keys.cancellations,
+                    jsonrpc.encode([session.id, key[1]]),
+                    ttl=CANCELLATION_TTL,
+                    cap=self.settings.sse_history,
+                )
+
+    def _cancel(self, key: tuple[str, Any]) -> bool:
+        """Cancel a call running in this process; False when it runs elsewhere or ended."""
+        task = self.running.get(key)
+        if task is None:
+            return False
+        self.cancelled.add(key)
+        task.cancel()
+        return True
+
+    async def _watch_cancellations(self) -> None:
+        """Cancel calls of this process that another instance was asked to cancel."""
+        log = self.keys.cancellations
+        position = "$"
+        while not self.engine.closing:
+            try:
+                if position == "$":
+                    position = await self.store.tail(log)
+                events = await self.store.read({log: position}, timeout=CANCELLATION_POLL)
+            except StoreUnavailable:
+                await asyncio.sleep(1.0)  # Redis is away; nothing to relay until it returns
+                continue
+            for event in events:
+                position = event.id
+                session_id, request_id = jsonrpc.decode(event.data)
+                if self._cancel((session_id, request_id)):
+                    self.engine.counters.cancellations_relayed += 1
+
+    async def close(self) -> None:
+        watcher, self._cancel_watcher = self._cancel_watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
 
     # server-to-client requests
 
@@ -379,7 +426,8 @@ class Legacy:
                         await responder.write(sse_event(event.data))
                         continue
                     data, final = stored_event(event.data)
-                    await responder.write(sse_event(data, f"{token}.{event.id}"))
+                    if data or not final:  # an empty final event: the session was deleted
+                        await responder.write(sse_event(data, f"{token}.{event.id}"))
                     if final:  # a resumed POST stream ends with its response
                         await responder.end_stream()
                         return
@@ -397,9 +445,11 @@ class Legacy:
 
     async def delete(self, request: HttpRequest, responder: Responder) -> None:
         session = await self.load(request)
-        await self.store.delete(
-            self.keys.session(session.id), self.keys.sse(session.id, GET_STREAM)
-        )
+        await self.store.delete(self.keys.session(session.id))
+        # Ends the standalone stream wherever it is open; the log then soon expires.
+        end = self._log(session.id, GET_STREAM)
+        end.ttl = CANCELLATION_TTL
+        await end.append(b"", final=True)
         await responder.respond(204, [], b"")
 
     async def notify_session(self, session_id: str, message: dict[str, Any]) -> None:

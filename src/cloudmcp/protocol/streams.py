@@ -45,7 +45,9 @@ class EventLog:
 
 def parse_event_id(event_id: str) -> tuple[str, str] | None:
     token, dot, position = event_id.partition(".")
-    if not dot or not token or not position.isdigit():
+    # A position is a number (memory) or a Redis stream id, `milliseconds-sequence`.
+    ms, dash, seq = position.partition("-")
+    if not dot or not token or not ms.isdigit() or (dash and not seq.isdigit()):
         return None
     return token, position
 
