@@ -36,6 +36,8 @@ async def health_report(app: MCPApp) -> dict[str, Any]:
         "python": platform.python_version(),
         "store": engine.store.backend,
         "store_reachable": store_ok,
+        # "shared", or "per-process fallback" while the store is unreachable.
+        "rate_limits": engine.limiter.mode,
         "closing": engine.closing,
     }
 
