@@ -96,9 +96,8 @@ def _deploy_script(config: DeployConfig, environments: list[EnvironmentSettings]
             f"--subnet={config.redis.gcp_subnetwork}",
             "--vpc-egress=private-ranges-only",
         ]
-    flags.append(
-        "--ingress=internal-and-cloud-load-balancing" if config.domain else "--ingress=all"
-    )
+    # The tagged run.app URL must be reachable for the probe step (see gcp_cloud_run.tf).
+    flags.append("--ingress=all")
     body = " \\\n  ".join(flags)
     return (
         "set -euo pipefail\n"

@@ -1,13 +1,9 @@
 resource "google_cloud_run_v2_service" "mcp" {
   name     = local.name
   location = var.gcp_region
-  # @if domain
-  # Reached only through the global load balancer, which carries the public hostname.
-  ingress = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
-  # @endif
-  # @if !domain
+  # Not restricted to the load balancer: Cloud Build smoke-tests each new revision at its
+  # tagged run.app URL before it gets traffic, and the MCP server authenticates callers itself.
   ingress = "INGRESS_TRAFFIC_ALL"
-  # @endif
 
   template {
     service_account                  = google_service_account.run.email
