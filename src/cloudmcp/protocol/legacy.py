@@ -129,6 +129,7 @@ class Legacy:
         # A shared store means a cancellation may arrive at another instance than the
         # call: those are relayed through one log that each instance watches once.
         self.relay_cancellations = self.store.backend != "memory"
+        self._watching = False
         self._cancel_watcher: asyncio.Task[None] | None = None
 
     # sessions
@@ -309,12 +310,12 @@ class Legacy:
             # Until the client sets a level, it gets every message it is sent.
             log_level=session.log_level or "debug",
         )
+        if self.relay_cancellations and not self._watching:
+            await self._start_watching()
         task = asyncio.current_task()
         running = (session.id, request_id)
         if task is not None:
             self.running[running] = task
-            if self.relay_cancellations and self._cancel_watcher is None:
-                self._cancel_watcher = asyncio.create_task(self._watch_cancellations())
         try:
             return await self.engine.run(handler, params, ctx)
         finally:
@@ -342,14 +343,22 @@ class Legacy:
         task.cancel()
         return True
 
-    async def _watch_cancellations(self) -> None:
+    async def _start_watching(self) -> None:
+        # The position is taken before the first call runs, so no cancellation sent
+        # while it runs can slip past; later calls pay nothing.
+        self._watching = True
+        try:
+            position = await self.store.tail(self.keys.cancellations)
+        except BaseException:
+            self._watching = False
+            raise
+        self._cancel_watcher = asyncio.create_task(self._watch_cancellations(position))
+
+    async def _watch_cancellations(self, position: str) -> None:
         """Cancel calls of this process that another instance was asked to cancel."""
         log = self.keys.cancellations
-        position = "$"
         while not self.engine.closing:
             try:
-                if position == "$":
-                    position = await self.store.tail(log)
                 events = await self.store.read({log: position}, timeout=CANCELLATION_POLL)
             except StoreUnavailable:
                 await asyncio.sleep(1.0)  # Redis is away; nothing to relay until it returns
@@ -361,6 +370,7 @@ class Legacy:
                     self.engine.counters.cancellations_relayed += 1
 
     async def close(self) -> None:
+        self._watching = False
         watcher, self._cancel_watcher = self._cancel_watcher, None
         if watcher is not None:
             watcher.cancel()
