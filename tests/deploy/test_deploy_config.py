@@ -111,7 +111,7 @@ def test_environment_overrides_apply_over_top_level_values() -> None:
 def test_pyproject_tool_table_is_read() -> None:
     config = load_config(HERE / "configs" / "pyproject.toml")
     assert config.service.name == "notes-mcp"
-    assert config.gcp.traffic_steps == [25, 100]
+    assert config.gcp.traffic_steps == [100]
 
 
 def test_pyproject_without_the_table_is_an_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from typing import Any
 
@@ -307,3 +308,13 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_a_healthcheck(full: Render
 def test_rendering_is_deterministic(full: Rendered) -> None:
     first = render_all(full.config, full.environment)
     assert render_all(full.config, full.environment) == first
+
+
+def test_every_cloudbuild_substitution_is_used_and_defined(rendered: Rendered) -> None:
+    # substitutionOption MUST_MATCH fails a build on an unused or undefined substitution.
+    document = build_cloudbuild(rendered.config, rendered.environment)
+    text = json.dumps(document["steps"]) + json.dumps(document["images"])
+    used = set(re.findall(r"(?<!\$)\$\{?(_[A-Z0-9_]+)", text))
+    assert used == set(document["substitutions"])
+    builtins = set(re.findall(r"(?<!\$)\$\{?([A-Z][A-Z0-9_]*)", text))
+    assert builtins <= {"PROJECT_ID", "COMMIT_SHA"}

@@ -193,20 +193,23 @@ def build_cloudbuild(config: DeployConfig, default_environment: str) -> dict[str
             probe = _probe_step(f"probe-{percent}", f"soak-{percent}")
             steps.append(probe)
             previous = probe["id"]
+    substitutions = {
+        "_ENVIRONMENT": default_environment,
+        "_REGION": config.gcp.region,
+        "_REPOSITORY": config.gcp.artifact_repository,
+        "_SERVICE": config.service.name,
+        "_DOCKERFILE": "Dockerfile",
+        "_DEPLOY": "true",
+    }
+    if any(percent < 100 for percent in config.gcp.traffic_steps):
+        # Only when a soak step uses it: MUST_MATCH fails a build on an unused substitution.
+        substitutions["_SOAK_SECONDS"] = "60"
     for step in steps:
         if "COMMIT_SHA:0:12" in step["args"][-1]:
             step["env"] = ["COMMIT_SHA=${COMMIT_SHA}"]
     return {
         "steps": steps,
-        "substitutions": {
-            "_ENVIRONMENT": default_environment,
-            "_REGION": config.gcp.region,
-            "_REPOSITORY": config.gcp.artifact_repository,
-            "_SERVICE": config.service.name,
-            "_DOCKERFILE": "Dockerfile",
-            "_SOAK_SECONDS": "60",
-            "_DEPLOY": "true",
-        },
+        "substitutions": substitutions,
         "images": [IMAGE + ":${COMMIT_SHA}", IMAGE + ":latest"],
         "options": {
             "logging": "CLOUD_LOGGING_ONLY",
