@@ -111,7 +111,10 @@ async def deep_check(app: MCPApp) -> dict[str, Any]:
     )
     captured = _Captured()
     started = time.perf_counter()
-    await engine.modern.post(request, jsonrpc.decode(request.body), Accept(JSON), captured)
+    try:
+        await engine.modern.post(request, jsonrpc.decode(request.body), Accept(JSON), captured)
+    except Exception as exc:  # what the engine would turn into a 500
+        return {"method": "tools/list", "ok": False, "error": type(exc).__name__}
     seconds = time.perf_counter() - started
     check: dict[str, Any] = {"method": "tools/list", "ms": round(seconds * 1000, 3)}
     try:

@@ -1,0 +1,206 @@
+"""Real traffic of both eras against `cloudmcp serve`, then /metrics and the log lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from mcp_calls import Session, call_tool, modern
+
+from conftest import Live
+
+SECRET = "sk-live-do-not-log-0123456789"
+
+
+def scrape(base: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """Sample name -> [(labels, value)]."""
+    text = httpx.get(base + "/metrics").text
+    samples: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return samples
+
+
+def value(
+    samples: dict[str, list[tuple[dict[str, str], float]]], name: str, **labels: str
+) -> float:
+    return sum(v for found, v in samples.get(name, []) if labels.items() <= found.items())
+
+
+@pytest.fixture
+def traffic(live: Live) -> Live:
+    """Every kind of request the metrics distinguish, once or a known number of times."""
+    with httpx.Client(timeout=10) as client:
+        url = live.url
+        for _ in range(3):
+            assert call_tool(client, url, "echo", text="hi").status_code == 200
+        failed = call_tool(client, url, "fails")
+        assert failed.json()["result"]["isError"] is True
+        assert modern(client, url, "tools/list").status_code == 200
+        assert modern(client, url, "server/discover").status_code == 200
+        assert call_tool(client, url, "secret_echo", api_key=SECRET).status_code == 200
+
+        session = Session(client, url)
+        assert session.call("echo", text="legacy").status_code == 200
+        assert session.send("tools/list").status_code == 200
+        assert session.call("secret_echo", api_key=SECRET).status_code == 200
+        assert session.close().status_code == 204
+
+        # Refusals, one of each cause.
+        json_only = {"content-type": "application/json", "accept": "text/html"}
+        body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        assert client.post(url, json=body, headers=json_only).status_code == 406
+        big = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' + b"a" * 5_000_000 + b'"}}'
+        too_big = client.post(url, content=big, headers={"content-type": "application/json"})
+        assert too_big.status_code == 413
+        evil_host = {"host": "evil.example", "content-type": "application/json"}
+        assert client.post(url, json=body, headers=evil_host).status_code == 421
+        evil_origin = {"origin": "http://evil.example", "content-type": "application/json"}
+        assert client.post(url, json=body, headers=evil_origin).status_code == 403
+        gone = {"mcp-session-id": "no-such-session", "content-type": "application/json"}
+        assert client.post(url, json=body, headers=gone).status_code == 404
+    return live
+
+
+def test_metrics_describe_the_traffic(traffic: Live) -> None:
+    samples = scrape(traffic.base)
+    total = "cloudmcp_requests_total"
+    stateless = {"era": "stateless", "version": "2026-07-28"}
+    assert value(samples, total, method="tools/call", outcome="ok", **stateless) == 4
+    assert value(samples, total, method="tools/call", outcome="tool_error", **stateless) == 1
+    assert value(samples, total, method="server/discover", **stateless) == 1
+    legacy = {"era": "legacy", "version": "2025-11-25"}
+    assert value(samples, total, method="tools/call", outcome="ok", **legacy) == 2
+    assert value(samples, total, method="tools/list", **legacy) == 1
+    assert value(samples, total, method="initialize", era="legacy", outcome="ok") == 1
+
+    # Latency per method and era, and per tool.
+    count = "cloudmcp_request_duration_seconds_count"
+    assert value(samples, count, method="tools/call", era="stateless") == 5
+    assert value(samples, "cloudmcp_tool_duration_seconds_count", tool="echo") == 4
+    buckets = [
+        labels["le"]
+        for labels, _ in samples["cloudmcp_tool_duration_seconds_bucket"]
+        if labels["tool"] == "echo"
+    ]
+    assert "+Inf" in buckets and "0.005" in buckets
+    assert value(samples, "cloudmcp_tool_errors_total", tool="fails") == 1
+    assert value(samples, "cloudmcp_tool_errors_total", tool="echo") == 0
+
+    # Refusals by cause.
+    for cause in ("not_acceptable", "too_large", "misdirected_host", "origin", "unknown_session"):
+        assert value(samples, "cloudmcp_rejections_total", cause=cause) == 1, cause
+
+    # Sessions, cold start, build info.
+    assert value(samples, "cloudmcp_legacy_sessions_opened_total") == 1
+    assert value(samples, "cloudmcp_legacy_sessions_closed_total") == 1
+    assert value(samples, "cloudmcp_legacy_sessions_active") == 0
+    assert value(samples, "cloudmcp_cold_start_seconds_count") == 1
+    assert value(samples, "cloudmcp_build_info", server="ops-test", version="1.2.3") == 1
+
+    # Health checks and scrapes are not MCP traffic.
+    assert not any(labels.get("method", "").endswith("/health") for labels, _ in samples[total])
+    # Method labels are a closed set.
+    methods = {labels["method"] for labels, _ in samples[total]}
+    assert methods <= {
+        "tools/call",
+        "tools/list",
+        "server/discover",
+        "initialize",
+        "ping",
+        "HTTP POST",
+        "HTTP GET",
+        "HTTP DELETE",
+        "other",
+    }
+
+
+def test_unknown_methods_and_tools_do_not_make_new_series(live: Live) -> None:
+    with httpx.Client(timeout=10) as client:
+        for i in range(3):
+            modern(client, live.url, f"made/up/{i}")
+            call_tool(client, live.url, f"no_such_tool_{i}")
+    samples = scrape(live.base)
+    methods = {labels["method"] for labels, _ in samples["cloudmcp_requests_total"]}
+    assert not any(m.startswith("made/up") for m in methods)
+    tools = {
+        labels["tool"] for labels, _ in samples.get("cloudmcp_tool_duration_seconds_count", [])
+    }
+    assert tools <= {"(unknown)", "echo", "fails", "slow", "secret_echo"}
+
+
+def test_every_log_line_is_json_with_the_request_fields(traffic: Live) -> None:
+    lines = traffic.lines()
+    records = [json.loads(line) for line in lines]  # every line, uvicorn's included
+    assert all({"time", "severity", "message", "logger"} <= r.keys() for r in records)
+    access = [r for r in records if r["logger"] == "cloudmcp.access"]
+    calls = [r for r in access if r.get("method") == "tools/call" and r.get("tool") == "echo"]
+    assert len(calls) == 4
+    for record in calls:
+        assert record["status"] == 200
+        assert record["severity"] == "INFO"
+        assert record["era"] in ("stateless", "legacy")
+        assert isinstance(record["duration_ms"], float)
+        assert len(record["request_id"]) >= 8
+    legacy = [r for r in calls if r["era"] == "legacy"]
+    assert legacy[0]["protocol_version"] == "2025-11-25" and "session" in legacy[0]
+    refused = {r.get("rejected") for r in access if r["status"] >= 400}
+    assert {"not_acceptable", "too_large", "misdirected_host", "origin"} <= refused
+    assert all(r["severity"] == "WARNING" for r in access if 400 <= r["status"] < 500)
+    # No health-check noise, no secrets, no session ids.
+    assert not [r for r in access if r["path"] in ("/health", "/metrics")]
+    text = traffic.log.read_text()
+    assert SECRET not in text
+
+
+def test_cloud_run_trace_fields(tmp_path: Path) -> None:
+    from conftest import start, stop
+
+    server = start(tmp_path, {"K_SERVICE": "svc", "GOOGLE_CLOUD_PROJECT": "my-proj"})
+    try:
+        trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        with httpx.Client(timeout=10) as client:
+            traceparent = f"00-{trace}-00f067aa0ba902b7-01"
+            modern(client, server.url, "tools/list", headers={"traceparent": traceparent})
+            cloud = f"{'a' * 32}/12345;o=1"
+            modern(client, server.url, "tools/list", headers={"x-cloud-trace-context": cloud})
+        access = [json.loads(line) for line in server.lines() if '"cloudmcp.access"' in line]
+        first, second = access[-2], access[-1]
+        assert first["logging.googleapis.com/trace"] == f"projects/my-proj/traces/{trace}"
+        assert first["logging.googleapis.com/spanId"] == "00f067aa0ba902b7"
+        assert first["logging.googleapis.com/trace_sampled"] is True
+        assert second["logging.googleapis.com/trace"] == f"projects/my-proj/traces/{'a' * 32}"
+        assert second["logging.googleapis.com/spanId"] == f"{12345:016x}"
+    finally:
+        stop(server)
+
+
+def test_app_log_records_are_json_and_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    from cloudmcp.ops.config import OpsConfig
+    from cloudmcp.ops.logs import configure_logging
+
+    configure_logging(OpsConfig(log_format="json"))
+    logger = logging.getLogger("cloudmcp.app")
+    logger.warning(
+        "calling upstream with Bearer abc.def.ghi", extra={"api_key": SECRET, "user": "ann"}
+    )
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logger.exception("tool failed")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    first, second = lines[-2], lines[-1]
+    assert first["severity"] == "WARNING" and first["logger"] == "cloudmcp.app"
+    assert first["api_key"] == "[redacted]" and first["user"] == "ann"
+    assert "abc.def.ghi" not in first["message"]
+    assert second["severity"] == "ERROR" and "RuntimeError: boom" in second["exception"]
+    configure_logging(OpsConfig(log_format="text"))
