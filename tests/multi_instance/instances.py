@@ -103,7 +103,9 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {dir}/access.log;
+    # Which instance served each request: the test shows they all took part.
+    log_format upstream '$upstream_addr $status';
+    access_log {dir}/upstreams.log upstream;
     client_body_temp_path {dir}/body;
     proxy_temp_path {dir}/proxy;
     fastcgi_temp_path {dir}/fastcgi;
