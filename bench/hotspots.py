@@ -1,18 +1,22 @@
-"""Where a server's CPU time goes under load: py-spy samples it while wrk drives it.
+"""Where the time goes, for the note on a missed target.
 
-    python3 bench/run.py --profile cloudmcp/2026
+    python3 bench/run.py --profile cloudmcp/2026     # a server under load, with py-spy
+    python3 bench/run.py --profile lambda/cloudmcp   # a cold start's imports
 
-writes bench/results/profile-cloudmcp-2026.txt (self and inclusive time per function)
-and the raw collapsed stacks beside it, for a flame graph tool.
+The first writes bench/results/profile-cloudmcp-2026.txt (self and inclusive time per
+function; the raw collapsed stacks beside it, for a flame graph tool); the second
+bench/results/imports-cloudmcp.txt (`python -X importtime`, slowest imports first).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections import Counter
 from pathlib import Path
 
+import coldstart
 import load
 import venvs
 from contenders import LOAD_CORE, Server
@@ -70,4 +74,32 @@ def profile(server: Server, wire_name: str, seconds: float, out_dir: Path) -> Pa
         raise RuntimeError(f"py-spy wrote nothing: {err.strip()[-300:]}")
     summary = out_dir / f"{stem}.txt"
     summary.write_text(summarize(raw))
+    return summary
+
+
+def imports(handler: coldstart.Handler, work: Path, out_dir: Path) -> Path:
+    """One cold start of `handler` under `-X importtime`; the slowest imports, summarized."""
+    event = coldstart.event_file(work)
+    env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1", **handler.env}
+    done = subprocess.run(
+        [str(venvs.python(handler.venv)), "-X", "importtime", str(coldstart.RUNTIME),
+         handler.target, str(event)],
+        env=env, cwd=work, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    rows = []
+    for line in done.stderr.splitlines():
+        match = re.match(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", line)
+        if match:
+            own, total, indent, name = match.groups()
+            rows.append((int(own), int(total), len(indent) // 2, name))
+    whole = sum(own for own, *_ in rows)
+    lines = [f"{whole / 1000:.1f} ms of imports in all; exit {done.returncode}", ""]
+    lines.append("top-level imports, cumulative ms:")
+    for _, total, _, name in sorted((r for r in rows if r[2] == 0), key=lambda r: -r[1])[:TOP]:
+        lines.append(f"{total / 1000:8.1f}  {name}")
+    lines += ["", "slowest modules, own ms:"]
+    for own, _, _, name in sorted(rows, key=lambda r: -r[0])[:TOP]:
+        lines.append(f"{own / 1000:8.1f}  {name}")
+    summary = out_dir / f"imports-{handler.name}.txt"
+    summary.write_text("\n".join(lines) + "\n")
     return summary

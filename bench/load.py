@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -47,6 +48,7 @@ class Run:
     socket_errors: int
     wrong: int  # bounded runs only: a 2xx whose body lacks the echo text
     cpu_us: float = 0.0  # server CPU time per request, microseconds
+    other_cores: float = 0.0  # cores busy with processes other than server and wrk, on average
 
     @property
     def errors(self) -> int:
@@ -97,13 +99,21 @@ def sessions_for(port: int, path: str, wire_name: str) -> list[str]:
 def timed(port: int, path: str, wire_name: str, seconds: float, pid: int) -> Run:
     """Load the server `pid` for `seconds`; the figures of a throughput run."""
     env = _env(wire_name, sessions_for(port, path, wire_name))
-    cpu = memory.cpu_seconds(pid)
+    before = memory.cpu_seconds(pid), memory.children_cpu_seconds(), memory.machine_busy_seconds()
+    started = time.monotonic()
     done = subprocess.run(
         _command(port, path, seconds), env=env, capture_output=True, text=True, check=True
     )
+    wall = time.monotonic() - started
+    server = memory.cpu_seconds(pid) - before[0]
+    generator = memory.children_cpu_seconds() - before[1]
+    other = memory.machine_busy_seconds() - before[2] - server - generator
     run = Run.parse(done.stdout)
-    used = memory.cpu_seconds(pid) - cpu
-    return replace(run, cpu_us=round(used / max(run.requests, 1) * 1e6, 1))
+    return replace(
+        run,
+        cpu_us=round(server / max(run.requests, 1) * 1e6, 1),
+        other_cores=round(max(other, 0.0) / wall, 2),
+    )
 
 
 def bounded(port: int, path: str, wire_name: str, count: int, limit_s: float = 300) -> Run:

@@ -42,14 +42,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="short runs, for iterating")
     parser.add_argument("--redis", action="store_true", help="add cloudmcp with REDIS_URL")
     parser.add_argument("--self-check", action="store_true", help="check answers only, no timing")
-    parser.add_argument("--rounds", type=int, help="timed rounds per contender (default 5)")
+    parser.add_argument("--rounds", type=int, help="timed rounds per contender (default 7)")
     parser.add_argument("--duration", type=float, help="seconds per timed run (default 6)")
     parser.add_argument("--no-coldstart", action="store_true", help="skip the Lambda cold start")
     parser.add_argument(
         "--profile", metavar="NAME/WIRE", help="only profile one server under load, with py-spy"
     )
     args = parser.parse_args(argv)
-    args.rounds = args.rounds or (3 if args.quick else 5)
+    args.rounds = args.rounds or (3 if args.quick else 7)
     args.duration = args.duration or (2.0 if args.quick else 6.0)
     args.warmup = 1.0 if args.quick else 3.0
     args.memory_requests = 5_000 if args.quick else 50_000
@@ -140,10 +140,10 @@ def memory_phase(running: dict[str, Any], count: int) -> None:
         first = server.contender.wires[0]
         run = load.bounded(server.port, server.contender.path, first, count)
         entry["memory_run"] = asdict(run)
-        entry["rss"]["after_50k"] = memory.rss_mib(server.pid)
+        entry["rss"]["after_load"] = memory.rss_mib(server.pid)
         print(
             f"  {name}: {run.requests} checked requests on {first}, {run.errors} errors, "
-            f"RSS {entry['rss']['start']} -> {entry['rss']['after_50k']} MiB",
+            f"RSS {entry['rss']['start']} -> {entry['rss']['after_load']} MiB",
             flush=True,
         )
 
@@ -207,6 +207,7 @@ def metadata(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]
         "memory_requests": args.memory_requests,
         "coldstart_runs": args.coldstart_runs,
         "quick": args.quick,
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
         "versions": versions,
     }
 
@@ -247,6 +248,13 @@ def self_check(contenders: list[Contender], handlers: list[coldstart.Handler]) -
 def profile_one(spec: str, seconds: float) -> int:
     """Start one server, warm it, and sample it with py-spy under a wrk load."""
     name, _, wire_name = spec.partition("/")
+    if name == "lambda":
+        handler = {h.name: h for h in coldstart.HANDLERS}[wire_name]
+        prepare_venvs({handler.venv})
+        summary = hotspots.imports(handler, WORK, RESULTS)
+        print(summary.read_text())
+        print(f"written: {summary}")
+        return 0
     if name not in BY_NAME:
         raise SystemExit(f"unknown contender {name!r}: {', '.join(BY_NAME)}")
     contender = BY_NAME[name]
