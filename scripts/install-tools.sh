@@ -127,3 +127,28 @@ install_lambda_tools() {
 
 install_lambda_tools
 # ---- end install_lambda_tools ----
+
+# ---- install_nginx (owned by the shared-state work: src/cloudmcp/state, tests/multi_instance) ----
+# nginx from Debian's packages: tests/multi_instance runs it as a round-robin load balancer in
+# front of several `cloudmcp serve` processes (it writes its own nginx.conf and runs nginx in
+# the foreground). Redis comes from Debian too; CI starts it. apt-get needs root, as in CI.
+install_nginx() {
+    local missing=()
+    command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        echo "nginx: present ($(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2)), $(redis-server --version | cut -d' ' -f3)"
+        return 0
+    fi
+    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "install_nginx: missing ${missing[*]}; install with apt-get as root" >&2
+        return 1
+    fi
+    echo "nginx: installing ${missing[*]} from the Debian packages"
+    apt-get update -qq
+    # The packages' own services are not used: tests run nginx on free ports, CI starts Redis.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+install_nginx
+# ---- end install_nginx ----
