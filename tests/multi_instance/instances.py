@@ -53,9 +53,15 @@ class Instance:
 
 
 def start(
-    name: str, target: Path, log_dir: Path, env: Mapping[str, str], port: int | None = None
+    name: str,
+    target: Path,
+    log_dir: Path,
+    env: Mapping[str, str],
+    port: int | None = None,
+    *,
+    probe: str = "/ready",
 ) -> Instance:
-    """`cloudmcp serve TARGET` on 127.0.0.1 with REDIS_URL and `env`, once it answers /ready."""
+    """`cloudmcp serve TARGET` on 127.0.0.1 with REDIS_URL and `env`, once `probe` says 200."""
     port = port or free_port()
     environment = {k: v for k, v in os.environ.items() if k != "PORT"}
     environment.update({"REDIS_URL": REDIS_URL, "INSTANCE_ID": name, **env})
@@ -75,7 +81,7 @@ def start(
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited with {process.returncode}:\n{instance.log_tail()}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=3).status_code == 200:
                 return instance
         except httpx.TransportError:
             pass
