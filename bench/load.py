@@ -49,6 +49,7 @@ class Run:
     wrong: int  # bounded runs only: a 2xx whose body lacks the echo text
     cpu_us: float = 0.0  # server CPU time per request, microseconds
     other_cores: float = 0.0  # cores busy with processes other than server and wrk, on average
+    wrk_cores: float = 0.0  # the load generator's own CPU use: near 1.0, it would be the limit
 
     @property
     def errors(self) -> int:
@@ -113,6 +114,7 @@ def timed(port: int, path: str, wire_name: str, seconds: float, pid: int) -> Run
         run,
         cpu_us=round(server / max(run.requests, 1) * 1e6, 1),
         other_cores=round(max(other, 0.0) / wall, 2),
+        wrk_cores=round(generator / wall, 2),
     )
 
 

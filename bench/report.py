@@ -178,11 +178,13 @@ def markdown(results: dict[str, Any]) -> str:
     other = [
         r["other_cores"] for c in results["cells"].values() for r in c["runs"] if "other_cores" in r
     ]
+    wrk = [r.get("wrk_cores", 0.0) for c in results["cells"].values() for r in c["runs"]]
     if other:
         out += [""]
         out.append(
             f"Other processes kept {statistics.median(other):.2f} cores busy on average during "
-            f"the timed runs (max {max(other):.2f} of 2): the more, the noisier the req/s."
+            f"the timed runs (max {max(other):.2f} of 2): the more, the noisier the req/s. "
+            f"wrk itself used at most {max(wrk):.2f} of its core."
         )
     cold = results["coldstart"]
     if cold:
