@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from auth_wire import Wire, challenge, oauth_settings
 from authorization_server import AuthorizationServer
 
 from cloudmcp.auth.api_keys import ApiKey, ApiKeys, hash_api_key
 from cloudmcp.auth.configure import from_settings
 from cloudmcp.settings import Settings
-from conftest import Wire, challenge, oauth_settings
 
 OLD = secrets.token_urlsafe(32)
 NEW = secrets.token_urlsafe(32)

@@ -10,12 +10,12 @@ from collections.abc import Callable
 
 import jwt
 import pytest
+from auth_wire import RESOURCE, Wire, challenge, oauth_settings
 from authorization_server import AuthorizationServer, rsa_key
 
 from cloudmcp.auth.fetch import check_url
 from cloudmcp.auth.oauth import metadata_urls
 from cloudmcp.settings import Settings
-from conftest import RESOURCE, Wire, challenge, oauth_settings
 
 
 async def test_jwks_is_fetched_once_and_cached(

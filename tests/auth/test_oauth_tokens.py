@@ -13,10 +13,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from auth_wire import RESOURCE, Wire, challenge, oauth_settings
 from authorization_server import AuthorizationServer, rsa_key
 from cryptography.hazmat.primitives import serialization
-
-from conftest import RESOURCE, Wire, challenge, oauth_settings
 
 METADATA_URL = "http://testserver/.well-known/oauth-protected-resource/mcp"
 

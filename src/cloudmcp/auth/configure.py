@@ -3,6 +3,7 @@ get it from their environment with no code change."""
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING
 
 from cloudmcp.auth.resource import ProtectedResource, canonical_resource
@@ -76,6 +77,8 @@ def _oauth(settings: Settings) -> Verifier:
     validation = settings.oauth_validation.strip().lower()
     if validation not in ("jwt", "introspection", "auto"):
         raise ValueError("OAUTH_VALIDATION must be jwt, introspection or auto")
+    if validation != "introspection" and importlib.util.find_spec("jwt") is None:
+        raise ValueError("AUTH=oauth checks JWTs with PyJWT: pip install 'cloudmcp[auth]'")
     return OAuthTokens(
         settings.oauth_issuer,
         (resource, *settings.oauth_audiences),

@@ -33,11 +33,18 @@ if TYPE_CHECKING:
 
     Network = IPv4Network | IPv6Network
 
+
+def _literal(name: str) -> str:
+    """A glob pattern matching exactly `name` (whose "[" would otherwise open a class)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
 PRESETS: dict[str, tuple[str, ...]] = {
     "@cloudrun": ("*.run.app",),
     "@apigateway": ("*.execute-api.*.amazonaws.com",),
     "@function-url": ("*.lambda-url.*.on.aws",),
-    "@local": tuple(h for h in LOCAL_HOSTS if h != "::1"),
+    # Escaped: "[::1]" is a literal name here, not a glob character class.
+    "@local": tuple(_literal(h) for h in LOCAL_HOSTS if h != "::1"),
 }
 
 
@@ -60,7 +67,7 @@ def expand_hosts(patterns: Iterable[str], resource_uri: str | None = None) -> tu
     for pattern in patterns:
         pattern = pattern.strip().lower()
         if pattern == "@resource":
-            expanded.append(_resource_host(resource_uri))
+            expanded.append(_literal(_resource_host(resource_uri)))
         elif pattern.startswith("@"):
             if pattern not in PRESETS:
                 raise ValueError(f"ALLOWED_HOSTS: unknown preset {pattern!r}")
@@ -75,7 +82,7 @@ def expand_origins(patterns: Iterable[str], resource_uri: str | None = None) -> 
     for pattern in patterns:
         pattern = pattern.strip()
         if pattern == "@local":
-            for host in PRESETS["@local"]:
+            for host in PRESETS["@local"]:  # already escaped
                 expanded += [f"{s}://{host}{p}" for s in ("http", "https") for p in ("", ":*")]
         elif pattern.startswith("@"):
             expanded += [f"https://{h}" for h in expand_hosts([pattern], resource_uri)]

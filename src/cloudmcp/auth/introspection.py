@@ -54,7 +54,8 @@ class Introspection:
         answer = await fetch_json(
             self.url,
             timeout=self.timeout,
-            form={"token": token, "token_type_hint": "access_token"},
+            # A token type's name (RFC 7662 §2.1), not a secret.
+            form={"token": token, "token_type_hint": "access_token"},  # nosec B105
             headers=self._headers,
         )
         if not isinstance(answer, dict) or answer.get("active") is not True:

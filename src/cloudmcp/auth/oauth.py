@@ -189,7 +189,8 @@ class OAuthTokens:
     # opaque tokens
 
     async def _introspect(self, token: str) -> dict[str, Any]:
-        assert self.introspection is not None
+        if self.introspection is None:  # __init__ refuses that configuration; be sure
+            raise VerifierUnavailable("no introspection endpoint configured")
         claims = await self.introspection.claims(token)
         now = time.time()
         iss = claims.get("iss")

@@ -27,7 +27,8 @@ def render_dockerfile(config: DeployConfig, source: str = "cloudmcp.toml") -> st
     python = config.build.python
     base = f"python:{python}-slim-bookworm"
     health = config.service.health_path
-    command = ["cloudmcp", "serve", config.service.app, "--host", "0.0.0.0"]
+    # The container's interface: Cloud Run's and the load balancer's proxies connect to it.
+    command = ["cloudmcp", "serve", config.service.app, "--host", "0.0.0.0"]  # nosec B104
     healthcheck = [
         "python",
         "-c",

@@ -78,7 +78,7 @@ def _mappings(config: DeployConfig) -> dict[str, Any]:
 
 
 def _function(config: DeployConfig, alarm_names: list[str]) -> dict[str, Any]:
-    assert config.aws is not None
+    assert config.aws is not None  # nosec B101 - for mypy: validated when the config loads
     aws = config.aws
     variables: dict[str, Any] = {
         key: {"Fn::FindInMap": ["Environments", _ref("Stage"), name]}

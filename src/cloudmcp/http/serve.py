@@ -20,7 +20,9 @@ def register(commands: Any) -> None:
     # Cloud Run sets PORT and expects every interface; locally, stay on loopback.
     in_container = "PORT" in os.environ
     parser.add_argument(
-        "--host", default=os.environ.get("HOST", "0.0.0.0" if in_container else "127.0.0.1")
+        # In a container the platform's proxy must reach us; elsewhere stay on loopback.
+        "--host",
+        default=os.environ.get("HOST", "0.0.0.0" if in_container else "127.0.0.1"),  # nosec B104
     )
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--path", default="/mcp", help="the MCP endpoint's path (default /mcp)")

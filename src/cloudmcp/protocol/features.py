@@ -15,7 +15,7 @@ from cloudmcp.app.schema import ArgumentError
 from cloudmcp.app.tools import ToolError, error_result
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.context import Context, InputRequired
-from cloudmcp.protocol.errors import MCPError, invalid_params
+from cloudmcp.protocol.errors import INTERNAL_ERROR, MCPError, invalid_params
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
@@ -52,6 +52,18 @@ def _allowed(scopes: tuple[str, ...], ctx: Context) -> bool:
         return True
     granted = getattr(ctx.principal, "scopes", None)
     return granted is not None and set(scopes) <= set(granted)
+
+
+async def _guarded(what: str, call: Awaitable[Any]) -> Any:
+    """Await a resource or prompt function; a failure of its own becomes an internal error
+    answered with the request's id, its text kept for our logs."""
+    try:
+        return await call
+    except (MCPError, InputRequired):
+        raise
+    except Exception:
+        log.exception("%s failed", what)
+        raise MCPError(INTERNAL_ERROR, f"{what} failed with an internal error") from None
 
 
 class Features:
@@ -133,7 +145,7 @@ class Features:
             return error_result(f"Tool {name} returned a result larger than this server sends")
         # An answer that depended on the client's input is that conversation's alone.
         if cache_key is not None and not result.get("isError") and not ctx.asked_client:
-            assert self.cache is not None and tool.cache_ttl
+            assert self.cache is not None and tool.cache_ttl  # nosec B101 - for mypy: see cache_key
             await self.cache.put(cache_key, jsonrpc.encode(result), tool.cache_ttl)
         return result
 
@@ -168,7 +180,7 @@ class Features:
             raise invalid_params(f"Resource not found: {uri}", {"uri": uri})
         if resource.context_param:
             kwargs[resource.context_param] = ctx
-        return {"contents": await resource.read(uri, kwargs)}
+        return {"contents": await _guarded(f"Resource {uri}", resource.read(uri, kwargs))}
 
     # prompts
 
@@ -193,7 +205,8 @@ class Features:
         kwargs: dict[str, Any] = {k: v for k, v in arguments.items() if k in known}
         if prompt.context_param:
             kwargs[prompt.context_param] = ctx
-        result: dict[str, Any] = {"messages": await prompt.render(kwargs)}
+        messages = await _guarded(f"Prompt {name}", prompt.render(kwargs))
+        result: dict[str, Any] = {"messages": messages}
         if prompt.description:
             result["description"] = prompt.description
         return result

@@ -214,7 +214,7 @@ class Modern:
         if method == "subscriptions/listen":
             await self._listen(request_id, params, responder)
             return
-        assert handler is not None
+        assert handler is not None  # nosec B101 - for mypy: checked above, None is 404
         capabilities = meta[META_CAPABILITIES]
         stream = ResponseStream(responder, accept, [])
         answers: dict[str, Any] = {}

@@ -239,7 +239,7 @@ def declare_variables(config: DeployConfig, flags: dict[str, bool]) -> list[Vari
         )
     if flags["lambda"]:
         aws = config.aws
-        assert aws is not None
+        assert aws is not None  # nosec B101 - for mypy: validated when the config loads
         found += [
             Variable(
                 "lambda_memory_mb",
