@@ -16,7 +16,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from client import initialize, post, request, result, tool
 from conformance_suite import OUT, run_server_suite, scored_scenarios
 from instances import (
     CONFORMANCE_APP,
@@ -29,6 +28,7 @@ from instances import (
     state_key,
 )
 from redis_support import delete_prefix
+from session_client import initialize, post, request, result, tool
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed")
 

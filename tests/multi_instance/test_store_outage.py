@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from client import modern_call
 from instances import STATE_APP, Instance, start
+from session_client import modern_call
 from wire import ACCEPT, meta, modern_headers
 
 from cloudmcp.protocol.errors import RATE_LIMITED, SERVICE_UNAVAILABLE

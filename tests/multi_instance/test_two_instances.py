@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from client import (
+from instances import STATE_APP, Instance, start, state_key
+from session_client import (
     events,
     headers,
     initialize,
@@ -23,7 +24,6 @@ from client import (
     result,
     tool,
 )
-from instances import STATE_APP, Instance, start, state_key
 from wire import meta, modern_headers
 
 from cloudmcp.protocol.errors import RATE_LIMITED

@@ -21,8 +21,8 @@ from redis_support import delete_prefix, redis_available, requires_redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "multi_instance"))
 
-from client import headers, initialize, modern_call, post, request, result, tool
 from instances import STATE_APP, Instance, start
+from session_client import headers, initialize, modern_call, post, request, result, tool
 
 from cloudmcp.protocol.errors import SERVICE_UNAVAILABLE
 
