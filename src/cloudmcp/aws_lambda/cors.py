@@ -55,7 +55,7 @@ class Cors:
             return None
         allowed = self._allowed(headers.get("origin"))
         if allowed is None:
-            return None  # the engine answers OPTIONS with 405
+            return None  # the engine answers: 403 for a foreign origin, else 405
         requested = headers.get("access-control-request-headers")
         return HttpResponse(
             204,
