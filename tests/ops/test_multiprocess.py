@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -47,6 +48,7 @@ def test_two_workers_add_up(tmp_path: Path) -> None:
             # A new connection each time, so the kernel spreads them over both workers.
             with httpx.Client(timeout=10) as client:
                 assert call_tool(client, base + "/mcp", "echo", text="x").status_code == 200
+        time.sleep(1.5)  # each worker hands its counts to the shared files once a second
         writers = {p.name.rsplit("_", 1)[-1] for p in folder.glob("counter_*.db")}
         assert len(writers) >= 2, f"one worker served everything: {writers}"
         for _ in range(6):  # scrapes land on either worker; each must see the sum

@@ -75,6 +75,8 @@ def install(
     if sinks:
         from cloudmcp.ops.observer import OpsObserver
 
+        # Sinks that count per request what the engine counted (EMF); Prometheus reads
+        # the engine's counters itself when it flushes.
         state = [s for s in sinks if hasattr(s, "cache_lookup")]
         app.observers.append(
             OpsObserver(app, cast("list[Sink]", sinks), cast("list[StateSink]", state))
@@ -99,11 +101,15 @@ def _metrics_sinks(app: MCPApp, config: OpsConfig, ops: Ops) -> list[Any]:
         return []
     figures = metrics.process_metrics()
     metrics.describe_app(figures, app, config.platform)
-    app.routes.setdefault("/metrics", metrics.metrics_route(figures))
+    sink = metrics.PrometheusSink(figures, app)
+    app.routes.setdefault("/metrics", metrics.metrics_route(figures, sink))
+    # At exit (hooks run last-registered first): the last counts into the shared files,
+    # then this worker's live gauges out of them.
     if folder:
         atexit.register(metrics.on_worker_exit)
+    atexit.register(sink.flush)
     ops.metrics = figures
-    return [metrics.PrometheusSink(figures, app.settings.session_ttl)]
+    return [sink]
 
 
 def _watch_store(app: MCPApp, recorders: list[StoreRecorder]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from cloudmcp.ops.logs import request_id, write_line
+from cloudmcp.ops.logs import write_line
 from cloudmcp.ops.summary import Summary
 from cloudmcp.protocol.transport import HttpRequest, Responder
 
@@ -59,7 +59,7 @@ class EmfSink:
             "Requests": 1,
             "Latency": ms,
             "status": summary.status,
-            "request_id": request_id(request),
+            "request_id": summary.request_id,
         }
         if summary.tool is not None:
             directives.append(self._directive(["Service", "Tool"], metrics=_TOOL_METRICS))

@@ -12,6 +12,8 @@ records get known secret-looking fields and bearer tokens redacted.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import hashlib
 import logging
 import os
@@ -55,27 +57,68 @@ class _Clock:
         self._prefix = ""
 
     def stamp(self, now: float) -> str:
-        second = int(now)
+        second, milli = divmod(int(now * 1000), 1000)
         if second != self._second:
             self._second = second
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{int((now - second) * 1000):03d}Z"
+        return f"{self._prefix}.{milli:03d}Z"
 
 
 _clock = _Clock()
 
 
-def write_line(line: bytes) -> None:
-    """One line to stdout, flushed: platforms ship each line as one log entry."""
+def _write_now(data: bytes) -> None:
     stream = sys.stdout
-    buffer = getattr(stream, "buffer", None)
-    if buffer is not None:
-        stream.flush()  # anything written as text first keeps its place
-        buffer.write(line)
-        buffer.flush()
-    else:  # a text-only stream (a test's StringIO)
-        stream.write(line.decode())
+    if stream is sys.__stdout__ and stream is not None:
+        # Straight to the file descriptor: no text layer, no second buffer, one syscall.
+        stream.flush()  # anything printed before keeps its place
+        view = memoryview(data)
+        while view:
+            view = view[os.write(stream.fileno(), view) :]
+    else:  # replaced by a test's capture or an embedding app
+        stream.write(data.decode())
         stream.flush()
+
+
+class _LineBatcher:
+    """Lines written during one turn of the event loop leave in one write, at its end.
+
+    A write per line would be a syscall per request; a buffer flushed later could hold
+    lines back for minutes when traffic is light. Flushing once per loop turn costs one
+    syscall per turn, however many requests it answered, and delays nothing.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[bytes] = []
+        self._scheduled = False
+
+    def write(self, line: bytes) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a thread with no loop (a tool run in a worker thread)
+            _write_now(line)
+            return
+        self._pending.append(line)
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            _write_now(data)
+
+
+_batcher = _LineBatcher()
+atexit.register(_batcher.flush)
+
+
+def write_line(line: bytes) -> None:
+    """One line (ending in a newline) to stdout, before this turn of the event loop ends;
+    platforms ship each line as one log entry."""
+    _batcher.write(line)
 
 
 # trace context
@@ -130,21 +173,6 @@ def trace_fields(headers: Mapping[str, str], config: OpsConfig) -> dict[str, Any
     return fields
 
 
-def request_id(request: HttpRequest) -> str:
-    """The platform's id for this request: Lambda's, a proxy's `X-Request-Id`, or a new one."""
-    platform = request.platform
-    if platform is not None:
-        found = getattr(platform, "aws_request_id", None)
-        if found is None and isinstance(platform, Mapping):
-            found = platform.get("aws_request_id") or platform.get("requestId")
-        if isinstance(found, str) and found:
-            return found
-    header = request.headers.get("x-request-id")
-    if header:
-        return header[:128]
-    return os.urandom(8).hex()
-
-
 def _severity(status: int) -> str:
     if status >= 500:
         return "ERROR"
@@ -158,6 +186,36 @@ def _session_tag(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()[:16]
 
 
+class AccessLine(msgspec.Struct, omit_defaults=True):
+    """One request's log line. A struct, not a dict: it encodes in half the time."""
+
+    time: str
+    severity: str
+    message: str
+    http_method: str
+    path: str
+    status: int
+    duration_ms: float
+    era: str
+    outcome: str
+    request_id: str
+    logger: str
+    method: str | None = None
+    protocol_version: str | None = None
+    tool: str | None = None
+    target: str | None = None
+    error_code: int | None = None
+    rejected: str | None = None
+    session: str | None = None
+    user_agent: str | None = None
+    trace_id: str | None = None
+    gcp_trace: str | None = msgspec.field(default=None, name="logging.googleapis.com/trace")
+    gcp_span: str | None = msgspec.field(default=None, name="logging.googleapis.com/spanId")
+    gcp_sampled: bool | None = msgspec.field(
+        default=None, name="logging.googleapis.com/trace_sampled"
+    )
+
+
 class AccessLog:
     """One line per answered request."""
 
@@ -165,53 +223,68 @@ class AccessLog:
         self.config = config
         self.json = config.log_format == "json"
 
-    def fields(self, summary: Summary, request: HttpRequest) -> dict[str, Any]:
+    def line(self, summary: Summary, request: HttpRequest) -> AccessLine:
         ms = round(summary.seconds * 1000, 3)
-        what = request.info.method or f"{request.method} {summary.path}"
+        info = request.info
+        what = info.method or f"{request.method} {summary.path}"
         target = f" {summary.name}" if summary.name else ""
-        line: dict[str, Any] = {
-            "time": _clock.stamp(time.time()),
-            "severity": _severity(summary.status),
-            "message": f"{what}{target} {summary.status} {summary.outcome} {ms}ms",
-            "logger": "cloudmcp.access",
-            "http_method": request.method,
-            "path": summary.path,
-            "status": summary.status,
-            "duration_ms": ms,
-            "method": request.info.method,
-            "era": summary.era,
-            "protocol_version": summary.version or None,
-            "outcome": summary.outcome,
-            "request_id": request_id(request),
-        }
-        if request.info.method == "tools/call":
-            line["tool"] = summary.name
+        headers = request.headers
+        line = AccessLine(
+            time=_clock.stamp(time.time()),
+            severity=_severity(summary.status),
+            message=f"{what}{target} {summary.status}",
+            http_method=request.method,
+            path=summary.path,
+            status=summary.status,
+            duration_ms=ms,
+            era=summary.era,
+            outcome=summary.outcome,
+            request_id=summary.request_id,
+            logger="cloudmcp.access",
+            method=info.method,
+            protocol_version=summary.version or None,
+            error_code=summary.error,
+            rejected=summary.cause,
+        )
+        if info.method == "tools/call":
+            line.tool = summary.name
         elif summary.name:
-            line["target"] = summary.name
-        if summary.error is not None:
-            line["error_code"] = summary.error
-        if summary.cause is not None:
-            line["rejected"] = summary.cause
-        session = request.headers.get("mcp-session-id")
+            line.target = summary.name
+        session = headers.get("mcp-session-id")
         if session:
-            line["session"] = _session_tag(session)
-        agent = request.headers.get("user-agent")
+            line.session = _session_tag(session)
+        agent = headers.get("user-agent")
         if agent:
-            line["user_agent"] = agent[:256]
-        line.update(trace_fields(request.headers, self.config))
+            line.user_agent = agent[:256]
+        if "traceparent" in headers or "x-cloud-trace-context" in headers:
+            for name, value in trace_fields(headers, self.config).items():
+                setattr(line, _TRACE_ATTRIBUTES[name], value)
         return line
+
+    def fields(self, summary: Summary, request: HttpRequest) -> dict[str, Any]:
+        """The line as a dict, by the names it is written with."""
+        decoded: dict[str, Any] = msgspec.json.decode(_encode(self.line(summary, request)))
+        return decoded
 
     def record(self, summary: Summary, request: HttpRequest, responder: Responder) -> None:
         if summary.ops_route and summary.status < 400:
             return  # probes every few seconds would drown the requests that matter
-        line = self.fields(summary, request)
+        line = self.line(summary, request)
         if self.json:
             write_line(_encode(line) + b"\n")
         else:
-            write_line((f"{line['severity']:<7} cloudmcp.access: {line['message']}\n").encode())
+            write_line(f"{line.severity:<7} cloudmcp.access: {line.message}\n".encode())
 
     def cold_start(self, seconds: float) -> None:
         pass
+
+
+_TRACE_ATTRIBUTES = {
+    "trace_id": "trace_id",
+    "logging.googleapis.com/trace": "gcp_trace",
+    "logging.googleapis.com/spanId": "gcp_span",
+    "logging.googleapis.com/trace_sampled": "gcp_sampled",
+}
 
 
 # the `cloudmcp` loggers

@@ -8,8 +8,10 @@ by whichever worker, adds them up.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
@@ -29,8 +31,6 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 STORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
 COLD_START_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
-#: How often the active-session gauge forgets sessions idle past their TTL.
-SESSION_SWEEP_SECONDS = 5.0
 
 
 def multiprocess_dir() -> str | None:
@@ -146,71 +146,156 @@ def process_metrics() -> Metrics:
     return _process_metrics
 
 
-class PrometheusSink:
-    """Counts each answered request; children are cached because `labels()` takes a lock
-    and builds a key on every call, which is most of a naive observer's cost."""
+class _Timings:
+    """Observations of one histogram child not yet handed to prometheus_client."""
 
-    def __init__(self, metrics: Metrics, session_ttl: float) -> None:
+    __slots__ = ("buckets", "total")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one is +Inf
+        self.total = 0.0
+
+    def add(self, seconds: float) -> None:
+        # Prometheus buckets are `value <= bound`: the first bound not below the value.
+        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.total += seconds
+
+    def flush_into(self, child: Any) -> None:
+        # Histogram children keep per-bucket values (`_buckets`, `_sum`) that `observe`
+        # increments one at a time; adding a second's worth at once is the same sum.
+        for index, count in enumerate(self.buckets):
+            if count:
+                child._buckets[index].inc(count)
+                self.buckets[index] = 0
+        child._sum.inc(self.total)
+        self.total = 0.0
+
+
+class PrometheusSink:
+    """Counts each answered request in plain ints and lists, and hands the totals to
+    prometheus_client at most once a second and before each scrape.
+
+    prometheus_client takes a lock per increment (and, with several workers, writes a
+    memory-mapped file): a few of those per request cost more than the rest of the
+    bookkeeping together. Batched, a request costs a few dictionary updates.
+    """
+
+    def __init__(self, metrics: Metrics, app: MCPApp, *, flush_every: float = 1.0) -> None:
         self.metrics = metrics
-        self.session_ttl = session_ttl
-        self._requests: dict[tuple[str, str, str, str], Any] = {}
-        self._durations: dict[tuple[str, str], Any] = {}
-        self._tools: dict[str, tuple[Any, Any]] = {}
+        self.app = app
+        self.session_ttl = app.settings.session_ttl
+        self.flush_every = flush_every
+        self._requests: dict[tuple[str, str, str, str], int] = {}
+        self._durations: dict[tuple[str, str], _Timings] = {}
+        self._tools: dict[str, _Timings] = {}
+        self._tool_errors: dict[str, int] = {}
+        self._rejections: dict[str, int] = {}
+        self._opened = self._closed = 0
+        self._scheduled = False
         #: Session id -> when this process last served it.
         self._sessions: dict[str, float] = {}
-        self._swept = 0.0
         self._store_timers: dict[tuple[str, str], Any] = {}
+        self._state_engine: object = None
+        self._state_seen = (0, 0, 0)
 
     def record(self, summary: Summary, request: HttpRequest, responder: Responder) -> None:
         if summary.ops_route:
             return
         key = (summary.method, summary.era, summary.version, summary.outcome)
-        child = self._requests.get(key)
-        if child is None:
-            child = self._requests[key] = self.metrics.requests.labels(*key)
-        child.inc()
+        self._requests[key] = self._requests.get(key, 0) + 1
         timing_key = (summary.method, summary.era)
-        timer = self._durations.get(timing_key)
-        if timer is None:
-            timer = self._durations[timing_key] = self.metrics.duration.labels(*timing_key)
-        timer.observe(summary.seconds)
-        if summary.tool is not None:
-            pair = self._tools.get(summary.tool)
-            if pair is None:
-                pair = self._tools[summary.tool] = (
-                    self.metrics.tool_duration.labels(summary.tool),
-                    self.metrics.tool_errors.labels(summary.tool),
-                )
-            pair[0].observe(summary.seconds)
+        timings = self._durations.get(timing_key)
+        if timings is None:
+            timings = self._durations[timing_key] = _Timings()
+        timings.add(summary.seconds)
+        tool = summary.tool
+        if tool is not None:
+            per_tool = self._tools.get(tool)
+            if per_tool is None:
+                per_tool = self._tools[tool] = _Timings()
+            per_tool.add(summary.seconds)
             if summary.outcome == "tool_error":
-                pair[1].inc()
+                self._tool_errors[tool] = self._tool_errors.get(tool, 0) + 1
         if summary.cause is not None:
-            self.metrics.rejections.labels(summary.cause).inc()
+            self._rejections[summary.cause] = self._rejections.get(summary.cause, 0) + 1
         if summary.era == LEGACY_ERA:
             self._session(summary, request)
+        if not self._scheduled:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._scheduled = True
+        loop.call_later(self.flush_every, self.flush)
+
+    def flush(self) -> None:
+        """Hand what was counted since the last flush to prometheus_client."""
+        self._scheduled = False
+        m = self.metrics
+        for key, count in self._requests.items():
+            if count:
+                m.requests.labels(*key).inc(count)
+                self._requests[key] = 0
+        for timing_key, timings in self._durations.items():
+            timings.flush_into(m.duration.labels(*timing_key))
+        for tool, timings in self._tools.items():
+            timings.flush_into(m.tool_duration.labels(tool))
+            m.tool_errors.labels(tool).inc(self._tool_errors.pop(tool, 0))
+        for cause, count in self._rejections.items():
+            if count:
+                m.rejections.labels(cause).inc(count)
+                self._rejections[cause] = 0
+        if self._opened or self._closed:
+            m.sessions_opened.inc(self._opened)
+            m.sessions_closed.inc(self._closed)
+            self._opened = self._closed = 0
+        self._sweep_sessions(time.monotonic())
+        self._state_changes()
 
     def _session(self, summary: Summary, request: HttpRequest) -> None:
-        now = time.monotonic()
         if summary.method == "initialize" and summary.outcome == "ok":
-            self.metrics.sessions_opened.inc()
+            self._opened += 1
         session_id = request.headers.get("mcp-session-id")
         if session_id and summary.status < 400:
             if request.method == "DELETE":
-                self.metrics.sessions_closed.inc()
+                self._closed += 1
                 self._sessions.pop(session_id, None)
             else:
-                self._sessions[session_id] = now
-        if now - self._swept >= SESSION_SWEEP_SECONDS or request.method == "DELETE":
-            self._swept = now
-            idle = now - self.session_ttl
-            for stale in [sid for sid, seen in self._sessions.items() if seen < idle]:
-                del self._sessions[stale]
-            self.metrics.sessions_active.set(len(self._sessions))
+                self._sessions[session_id] = time.monotonic()
+
+    def _sweep_sessions(self, now: float) -> None:
+        idle = now - self.session_ttl
+        for stale in [sid for sid, seen in self._sessions.items() if seen < idle]:
+            del self._sessions[stale]
+        self.metrics.sessions_active.set(len(self._sessions))
+
+    def _state_changes(self) -> None:
+        """What the engine's own counters (result cache, rate limits) gained."""
+        engine = self.app._engine
+        counters = getattr(engine, "counters", None)
+        if counters is None:
+            return
+        if engine is not self._state_engine:  # a new engine (after a lifespan) starts at 0
+            self._state_engine = engine
+            self._state_seen = (0, 0, 0)
+        now = (counters.cache_hits, counters.cache_misses, counters.rate_limited)
+        hits, misses, limited = (a - b for a, b in zip(now, self._state_seen, strict=True))
+        self._state_seen = now
+        if hits:
+            self.metrics.cache.labels("hit").inc(hits)
+        if misses:
+            self.metrics.cache.labels("miss").inc(misses)
+        if limited:
+            self.metrics.rate_limited.inc(limited)
 
     def cold_start(self, seconds: float) -> None:
         self.metrics.cold_start.observe(seconds)
 
-    # StoreRecorder
+    # StoreRecorder: a store operation costs far more than observing it directly
 
     def store_operation(self, backend: str, operation: str, seconds: float) -> None:
         key = (backend, operation)
@@ -222,17 +307,12 @@ class PrometheusSink:
     def store_failure(self, backend: str, operation: str) -> None:
         self.metrics.store_errors.labels(backend, operation).inc()
 
-    def rate_limited(self) -> None:
-        self.metrics.rate_limited.inc()
 
-    def cache_lookup(self, hit: bool) -> None:
-        self.metrics.cache.labels("hit" if hit else "miss").inc()
-
-
-def metrics_route(metrics: Metrics) -> Any:
+def metrics_route(metrics: Metrics, sink: PrometheusSink) -> Any:
     """The `/metrics` route for `app.routes`."""
 
     async def serve_metrics(request: HttpRequest, responder: Responder) -> None:
+        sink.flush()  # this process's latest; other workers' are at most a second old
         await responder.respond(200, [("content-type", CONTENT_TYPE_LATEST)], metrics.render())
 
     return serve_metrics

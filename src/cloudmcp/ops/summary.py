@@ -6,6 +6,9 @@ against a closed set first: a client inventing methods must not invent time seri
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from cloudmcp.protocol.errors import MCPError
@@ -63,6 +66,7 @@ class Summary:
         "name",
         "outcome",
         "path",
+        "request_id",
         "seconds",
         "status",
         "tool",
@@ -83,6 +87,7 @@ class Summary:
         cause: str | None,
         error: int | None,
         seconds: float,
+        request_id: str,
     ) -> None:
         self.path = path
         #: The JSON-RPC method, "other" for unknown ones, "HTTP GET" etc. for none.
@@ -100,10 +105,32 @@ class Summary:
         self.cause = cause
         self.error = error
         self.seconds = seconds
+        #: The same id in every line written about this request.
+        self.request_id = request_id
 
     @property
     def ops_route(self) -> bool:
         return self.path in OPS_PATHS
+
+
+_ID_PREFIX = os.urandom(4).hex()
+_ids = itertools.count(1)
+
+
+def request_id(request: HttpRequest) -> str:
+    """The platform's id for this request: Lambda's, a proxy's `X-Request-Id`, or ours
+    (a random per-process prefix and a counter: unique, and no syscall per request)."""
+    platform = request.platform
+    if platform is not None:
+        found = getattr(platform, "aws_request_id", None)
+        if found is None and isinstance(platform, Mapping):
+            found = platform.get("aws_request_id") or platform.get("requestId")
+        if isinstance(found, str) and found:
+            return found
+    header = request.headers.get("x-request-id")
+    if header:
+        return header[:128]
+    return f"{_ID_PREFIX}{next(_ids):08x}"
 
 
 def _normalize(path: str) -> str:
@@ -184,4 +211,5 @@ def summarize(app: MCPApp, request: HttpRequest, responder: Responder, seconds: 
         cause=cause,
         error=info.error,
         seconds=seconds,
+        request_id=request_id(request),
     )
