@@ -11,6 +11,7 @@ from cloudmcp.deploy.config import DeployConfig
 from cloudmcp.deploy.dockerfile import render_dockerfile, render_dockerignore
 from cloudmcp.deploy.sam import render_sam
 from cloudmcp.deploy.terraform import render_terraform
+from cloudmcp.ops.dashboard import render_json as render_dashboard
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ def render_all(
     files.extend(
         RenderedFile(f"terraform/{name}", text) for name, text in render_terraform(config).items()
     )
+    # Graphs of the service's /metrics, to import into Grafana (cloudmcp.ops.dashboard).
+    dashboard = render_dashboard(f"cloudmcp: {config.service.name}")
+    files.append(RenderedFile("grafana/cloudmcp-dashboard.json", dashboard))
     return files
 
 

@@ -1,0 +1,52 @@
+"""The Grafana dashboard reads only series cloudmcp exports, and ships with the deploy files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from cloudmcp.ops.dashboard import render, render_json
+from cloudmcp.ops.metrics import Metrics
+
+
+def exported_names() -> set[str]:
+    metrics = Metrics(CollectorRegistry())
+    names = set()
+    for family in metrics.registry.collect():
+        if family.type == "counter":
+            names.add(family.name + "_total")
+        elif family.type == "histogram":
+            names |= {family.name + s for s in ("_bucket", "_count", "_sum")}
+        else:
+            names.add(family.name)
+    return names
+
+
+def test_every_query_reads_an_exported_series() -> None:
+    dashboard = render("cloudmcp: test")
+    exported = exported_names()
+    queried = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            queried |= set(re.findall(r"cloudmcp_[a-z_]+", target["expr"]))
+    assert queried and queried <= exported, queried - exported
+    assert {"cloudmcp_requests_total", "cloudmcp_rejections_total"} <= queried
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    assert all(p["gridPos"]["x"] + p["gridPos"]["w"] <= 24 for p in dashboard["panels"])
+    assert json.loads(render_json()) == render()
+
+
+def test_deploy_render_writes_the_dashboard() -> None:
+    from cloudmcp.deploy.config import load_config
+    from cloudmcp.deploy.render import render_all
+
+    root = Path(__file__).resolve().parents[2]
+    config = load_config(root / "examples" / "deploy" / "minimal.toml")
+    files = {f.path: f.text for f in render_all(config, "production")}
+    dashboard = json.loads(files["grafana/cloudmcp-dashboard.json"])
+    assert dashboard["title"] == f"cloudmcp: {config.service.name}"
+    assert dashboard["panels"]
