@@ -69,6 +69,11 @@ class LambdaHandler:
         settings = app.settings
         settings.sse_keepalive = IDLE_WAIT
         settings.input_timeout = 0.0
+        from cloudmcp.ops import install_on_lambda
+
+        # In a Lambda runtime: EMF metrics and JSON access logs on stdout; before the server
+        # reads the routes and the engine takes the store.
+        install_on_lambda(app)
         self.server = LambdaServer(app, path)
         self.cors = Cors(settings.cors_allow_origins)
         self.engine = app.engine  # builds the store now, not on the first request

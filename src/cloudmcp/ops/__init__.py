@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from cloudmcp.ops.storewatch import StoreRecorder
     from cloudmcp.state.store import Store
 
-__all__ = ["Ops", "OpsConfig", "install"]
+__all__ = ["Ops", "OpsConfig", "install", "install_on_lambda"]
 
 log = logging.getLogger("cloudmcp.ops")
 _installed: weakref.WeakKeyDictionary[MCPApp, Ops] = weakref.WeakKeyDictionary()
@@ -84,6 +84,14 @@ def install(
     ops.sinks = tuple(sinks)
     _installed[app] = ops
     return ops
+
+
+def install_on_lambda(app: MCPApp) -> Ops | None:
+    """`install(app, platform="lambda")` inside a Lambda runtime; nothing elsewhere, so
+    running a Lambda handler locally (tests, `cloudmcp lambda invoke`) prints no EMF."""
+    if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+        return None
+    return install(app, platform="lambda")
 
 
 def _metrics_sinks(app: MCPApp, config: OpsConfig, ops: Ops) -> list[Any]:
