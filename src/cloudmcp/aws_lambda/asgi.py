@@ -71,3 +71,11 @@ class AsgiHandler:
         response = HTTPCycle(scope, handler.body)(self.app)
         result: dict[str, Any] = handler(response)
         return result
+
+    def close(self) -> None:
+        """Run the app's shutdown and close the loop (tests, `lambda serve`; Lambda itself
+        never says when an execution environment ends)."""
+        if self._lifespan is not None:
+            self._lifespan.__exit__(None, None, None)
+            self._lifespan = None
+        self.loop.close()

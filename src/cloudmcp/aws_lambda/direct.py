@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -78,8 +79,10 @@ class LambdaHandler:
         self.cors = Cors(settings.cors_allow_origins)
         self.engine = app.engine  # builds the store now, not on the first request
         self.loop = asyncio.new_event_loop()
-        # What was built so far lives as long as the process: keep the collector off it.
-        gc.freeze()
+        if "AWS_LAMBDA_RUNTIME_API" in os.environ:
+            # In a Lambda runtime, what was built so far lives as long as the process: keep
+            # the garbage collector from walking it again on every collection.
+            gc.freeze()
 
     def __call__(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         cold_start = next_invocation()
