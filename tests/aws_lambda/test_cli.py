@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import mcp
 import pytest
-from cloudmcp_serving import cloudmcp_command, free_port
-from lambda_calls import CONFORMANCE_FIXTURE, KINDS, ROOT, SHARED
+from cloudmcp_serving import cloudmcp_command
+from lambda_calls import CONFORMANCE_FIXTURE, KINDS, ROOT, SHARED, lambda_serve
 from mcp import types
 from wire import ACCEPT, Session, modern
 
@@ -114,35 +111,6 @@ def test_invoke_usage_errors() -> None:
 
 
 # serve
-
-
-def lambda_serve(target: Path, kind: str, log: Path) -> Iterator[str]:
-    port = free_port()
-    command = [*cloudmcp_command(), "lambda", "serve", str(target), "--event", kind]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    env = {k: v for k, v in os.environ.items() if k != "PORT"}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"lambda serve did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module", params=KINDS)
