@@ -113,16 +113,20 @@ def invoke_once(handler: Handler, event: Path, mode: str, work: Path) -> float:
         env["PYTHONPYCACHEPREFIX"] = str(stdlib_only_cache(work))
     argv = ["taskset", "-c", SERVER_CORE, str(venvs.python(handler.venv)), str(RUNTIME),
             handler.target, str(event)]  # fmt: skip
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=work, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    elapsed = (time.perf_counter() - started) * 1000
-    _, err = proc.communicate(timeout=60)
+    log = work / "logs" / f"coldstart-{handler.name}.log"
+    read_end, write_end = os.pipe()
+    with log.open("w") as out, os.fdopen(read_end, "rb") as responses:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [*argv, str(write_end)], stdout=out, stderr=out, env=env, cwd=work,
+            pass_fds=(write_end,),
+        )  # fmt: skip
+        os.close(write_end)
+        line = responses.readline().decode()
+        elapsed = (time.perf_counter() - started) * 1000
+        proc.wait(timeout=60)
     if not line:
-        last = [x for x in err.splitlines() if x.strip()]
+        last = [x for x in log.read_text(errors="replace").splitlines() if x.strip()]
         raise HandlerFailed(last[-1][:300] if last else f"exit {proc.returncode}, no output")
     check_response(line)
     return round(elapsed, 1)

@@ -1,10 +1,12 @@
 """One virtualenv per contender under bench/.venvs/, made and kept by the bench itself.
 
-A venv is rebuilt when its requirement list changes (a stamp file holds the list).
+A venv is rebuilt when its requirement list changes (a stamp file holds the list), and
+the project's own when its pyproject.toml does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import venv
@@ -33,6 +35,10 @@ def python(name: str) -> Path:
 def ensure(name: str, log: Path) -> Path:
     """Create or refresh the venv `name`; return its interpreter."""
     wanted = "\n".join(REQUIREMENTS[name])
+    if "-e" in REQUIREMENTS[name]:  # the project itself: its dependencies may change
+        wanted += (
+            "\npyproject " + hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+        )
     home = VENVS / name
     stamp = home / "bench-requirements.txt"
     if stamp.exists() and stamp.read_text() == wanted and python(name).exists():

@@ -1,13 +1,16 @@
 """A stand-in for the Lambda runtime's cold start: import a handler, invoke it once.
 
-    python lambda_runtime.py MODULE:ATTR EVENT.json
+    python lambda_runtime.py MODULE:ATTR EVENT.json [RESPONSE_FD]
 
 Imports the handler the way the Python runtime does (its module on sys.path), reads the
-event, calls the handler with a Lambda-like context and prints the response as one JSON
-line. The parent times this process from spawn to that line.
+event, calls the handler with a Lambda-like context and writes the response as one JSON
+line to RESPONSE_FD (default: stdout). As in Lambda, where the response goes back to the
+runtime API and not to the logs, the handler's own output to stdout never mixes with it.
+The parent times this process from spawn to that line.
 """
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -38,8 +41,8 @@ def main() -> None:
     handler = getattr(import_module(module_name), attr)
     event = json.loads(Path(sys.argv[2]).read_text())
     response = handler(event, Context())
-    sys.stdout.write(json.dumps(response) + "\n")
-    sys.stdout.flush()
+    line = (json.dumps(response) + "\n").encode()
+    os.write(int(sys.argv[3]) if len(sys.argv) > 3 else 1, line)
 
 
 if __name__ == "__main__":
