@@ -28,13 +28,23 @@ if TYPE_CHECKING:
     #: The handler for the app named by `CLOUDMCP_APP` (`CLOUDMCP_PATH`: its endpoint).
     handler: LambdaHandler
 
-__all__ = ["asgi_handler", "handler", "lambda_handler"]
+__all__ = ["asgi_handler", "handler", "lambda_handler", "read_secrets"]
+
+
+def read_secrets() -> None:
+    """Set `<NAME>` from AWS Secrets Manager for each `<NAME>_SECRET_ID` variable, once, before
+    settings are read (secrets.py). Without such variables nothing is imported."""
+    if any(name.endswith("_SECRET_ID") for name in os.environ):
+        from cloudmcp.aws_lambda.secrets import load_secrets
+
+        load_secrets()
 
 
 def lambda_handler(app: MCPApp, path: str = "/mcp") -> LambdaHandler:
     """A Lambda function handler serving `app` at `path`, in direct mode."""
     from cloudmcp.aws_lambda.direct import LambdaHandler
 
+    read_secrets()
     return LambdaHandler(app, path)
 
 
@@ -42,6 +52,7 @@ def asgi_handler(app: Any, *, api_gateway_base_path: str = "/") -> AsgiHandler:
     """A Lambda function handler running the ASGI `app` under Mangum (`cloudmcp[lambda-asgi]`)."""
     from cloudmcp.aws_lambda.asgi import AsgiHandler
 
+    read_secrets()
     return AsgiHandler(app, api_gateway_base_path=api_gateway_base_path)
 
 
@@ -49,6 +60,7 @@ def default_handler() -> LambdaHandler:
     """The handler for `CLOUDMCP_APP`, served at `CLOUDMCP_PATH` (default `/mcp`)."""
     from cloudmcp.app.loader import load_app
 
+    read_secrets()  # before the app module runs: it may read settings at import
     app = load_app(os.environ.get("CLOUDMCP_APP") or None)
     return lambda_handler(app, os.environ.get("CLOUDMCP_PATH") or "/mcp")
 
