@@ -1,73 +1,16 @@
-"""Operations tests: `cloudmcp serve` subprocesses with the environment each test needs."""
+"""Operations tests: a live `cloudmcp serve` of tests/ops/slow_app.py per test."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+sys.path.insert(0, str(Path(__file__).parent))
 
-from cloudmcp_serving import ROOT, cloudmcp_command, free_port
-
-SLOW_APP = Path(__file__).with_name("slow_app.py")
-
-
-@dataclass
-class Live:
-    base: str
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def lines(self) -> list[str]:
-        return self.log.read_text(errors="replace").splitlines()
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code in (200, 503):
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server did not start:\n{log.read_text()[-3000:]}")
-
-
-def start(tmp: Path, env: dict[str, str] | None = None, extra: list[str] | None = None) -> Live:
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if k not in ("PORT", "REDIS_URL")}
-    environment.update({"LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1", **(env or {})})
-    log = tmp / f"serve-{port}.log"
-    command = [*cloudmcp_command(), "serve", str(SLOW_APP), "--port", str(port), *(extra or [])]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=environment, stdout=sink, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    wait_for(base + "/health", process, log)
-    return Live(base, base + "/mcp", process, log)
-
-
-def stop(live: Live) -> None:
-    if live.process.poll() is None:
-        live.process.terminate()
-        try:
-            live.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            live.process.kill()
-            live.process.wait()
+from ops_serving import Live, start, stop
 
 
 @pytest.fixture

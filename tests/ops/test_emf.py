@@ -17,7 +17,7 @@ from cloudmcp.state.memory import MemoryStore
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mcp_calls import ACCEPT, META
+from ops_calls import ACCEPT, META
 
 LAMBDA = OpsConfig(platform="lambda", log_format="json", emf_namespace="cloudmcp-test")
 

@@ -13,9 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mcp_calls import Session, call_tool, modern
-
-from conftest import Live
+from ops_calls import Session, call_tool, modern
+from ops_serving import Live
 
 SECRET = "sk-live-do-not-log-0123456789"
 
@@ -163,7 +162,7 @@ def test_every_log_line_is_json_with_the_request_fields(traffic: Live) -> None:
 
 
 def test_cloud_run_trace_fields(tmp_path: Path) -> None:
-    from conftest import start, stop
+    from ops_serving import start, stop
 
     server = start(tmp_path, {"K_SERVICE": "svc", "GOOGLE_CLOUD_PROJECT": "my-proj"})
     try:

@@ -12,10 +12,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mcp_calls import call_tool
+from ops_calls import call_tool
+from ops_serving import ROOT, free_port, wait_for
 from test_metrics_and_logs import scrape, value
-
-from conftest import ROOT, free_port, wait_for
 
 REQUESTS = 40
 

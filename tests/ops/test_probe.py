@@ -10,8 +10,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from cloudmcp_serving import cloudmcp_command
-
-from conftest import ROOT, Live, free_port
+from ops_serving import ROOT, Live, free_port
 
 STEPS = [
     "health",

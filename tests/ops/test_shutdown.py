@@ -12,9 +12,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mcp_calls import Session, call_tool
-
-from conftest import start, stop
+from ops_calls import Session, call_tool
+from ops_serving import start, stop
 
 GRACE = 6.0
 

@@ -19,7 +19,7 @@ from cloudmcp.state.memory import MemoryStore
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mcp_calls import ACCEPT, META
+from ops_calls import ACCEPT, META
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
