@@ -55,8 +55,12 @@ def cpu_ratios(runs: list[dict[str, Any]], ref_runs: list[dict[str, Any]]) -> di
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
     """Add the figures derived from the raw runs to `results` and return it."""
     cells = results["cells"]
-    for name, cell in cells.items():
+    for name, cell in list(cells.items()):
         runs = cell["runs"]
+        if not runs:  # failed in its warm-up
+            results.setdefault("failed_cells", {})[name] = cell.get("failed", "no runs")
+            del cells[name]
+            continue
         cell["rps"] = spread([r["rps"] for r in runs])
         cell["p50_ms"] = spread([r["p50"] for r in runs])
         cell["p99_ms"] = spread([r["p99"] for r in runs])
@@ -105,7 +109,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         cell = cells.get(cell_name) or {}
         ratio, cpu = cell.get(f"vs_{kind}"), cell.get(f"vs_{kind}_cpu")
         if not ratio or not cpu:
-            lines.append(_line(None, f"{text}: cloudmcp unavailable ({why})"))
+            missing = f"cloudmcp unavailable ({why})" if not cell else "its reference not measured"
+            lines.append(_line(None, f"{text}: {missing}"))
             continue
         ok = ratio["median"] >= goal
         gap = "" if ok else f", short by {goal / ratio['median']:.2f}x"
@@ -127,7 +132,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             for s in servers
             if s.get("memory_run")
         )
-        lines.append(_line(errors == 0, f"zero errors under load: {errors} errors"))
+        broke = [n for n, c in cells.items() if n.startswith("cloudmcp") and "failed" in c]
+        broke += [n for n in results.get("failed_cells", {}) if n.startswith("cloudmcp")]
+        broke += [
+            n
+            for n, s in results["servers"].items()
+            if n.startswith("cloudmcp") and s.get("unavailable", "").startswith("under load")
+        ]
+        text = f"zero errors under load: {errors} errors" + (
+            f"; failed: {', '.join(broke)}" if broke else ""
+        )
+        lines.append(_line(errors == 0 and not broke, text))
     else:
         lines.append(_line(None, f"zero errors under load: cloudmcp unavailable ({why})"))
     if servers and all("memory_flat" in s for s in servers):
@@ -220,9 +235,15 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {server['label']} | {rss['start']:.1f} | {rss['after_load']:.1f} "
             f"| {rss['end']:.1f} | {flat} ({server.get('rss_growth_mib', 0):+.1f}) |"
         )
-    missing = [s for s in results["servers"].values() if "unavailable" in s]
+    missing = [f"- {s['label']}: unavailable: {s['unavailable']}"
+               for s in results["servers"].values() if "unavailable" in s]  # fmt: skip
+    missing += [f"- {name}: failed in {c['failed']} (figures above are the rounds before)"
+                for name, c in results["cells"].items() if "failed" in c]  # fmt: skip
+    missing += [
+        f"- {name}: failed in {why}" for name, why in results.get("failed_cells", {}).items()
+    ]
     if missing:
-        out += [""] + [f"- {s['label']}: unavailable: {s['unavailable']}" for s in missing]
+        out += ["", *missing]
     out += ["", "**Targets (cloudmcp)**", ""]
     out += [f"- {t['status']}: {t['text']}" for t in results["targets"]]
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())

@@ -131,6 +131,24 @@ def start_servers(contenders: list[Contender], broken: dict[str, str]) -> dict[s
     return running
 
 
+LOAD_FAILURES = (subprocess.CalledProcessError, wire.WireError, OSError, ValueError, KeyError)
+
+
+def failure(exc: Exception, server: Server) -> str:
+    """Why a load run failed, with the server's last words if it died."""
+    if server.process.poll() is not None:
+        return f"server exited with {server.process.returncode}: {server.last_words()}"
+    detail = getattr(exc, "stderr", "") or exc
+    return f"{type(exc).__name__}: {str(detail).strip()[:300]}"
+
+
+def fail(entry: dict[str, Any], reason: str) -> None:
+    entry["unavailable"] = reason
+    entry.pop("server").stop()
+    entry.pop("rss", None)
+    print(f"  {entry['label']}: unavailable: {reason}", flush=True)
+
+
 def memory_phase(running: dict[str, Any], count: int) -> None:
     """Send `count` checked requests to each server on its first wire; RSS after them."""
     for name, entry in running.items():
@@ -138,7 +156,11 @@ def memory_phase(running: dict[str, Any], count: int) -> None:
         if not server:
             continue
         first = server.contender.wires[0]
-        run = load.bounded(server.port, server.contender.path, first, count)
+        try:
+            run = load.bounded(server.port, server.contender.path, first, count)
+        except LOAD_FAILURES as exc:
+            fail(entry, f"under load: {failure(exc, server)}")
+            continue
         entry["memory_run"] = asdict(run)
         entry["rss"]["after_load"] = memory.rss_mib(server.pid)
         print(
@@ -158,16 +180,29 @@ def timed_rounds(running: dict[str, Any], args: argparse.Namespace) -> dict[str,
     order = list(cells)
     for key in order:
         server = running[cells[key]["contender"]]["server"]
-        load.timed(server.port, server.contender.path, cells[key]["wire"], args.warmup, server.pid)
+        try:
+            load.timed(
+                server.port, server.contender.path, cells[key]["wire"], args.warmup, server.pid
+            )
+        except LOAD_FAILURES as exc:
+            cells[key]["failed"] = f"warm-up: {failure(exc, server)}"
     for round_no in range(args.rounds):
         shift = round_no % len(order) if order else 0
         for key in order[shift:] + order[:shift]:
             cell = cells[key]
             server = running[cell["contender"]]["server"]
+            if "failed" in cell:
+                continue
             path, wire_name = server.contender.path, cell["wire"]
-            run = load.timed(server.port, path, wire_name, args.duration, server.pid)
+            try:
+                run = load.timed(server.port, path, wire_name, args.duration, server.pid)
+            except LOAD_FAILURES as exc:
+                cell["failed"] = f"round {round_no + 1}: {failure(exc, server)}"
+                print(f"  {key}: failed, left out from now on: {cell['failed']}", flush=True)
+                continue
             cell["runs"].append(asdict(run))
-        summary = ", ".join(f"{k} {c['runs'][-1]['rps']:,.0f}" for k, c in cells.items())
+        done = {k: c for k, c in cells.items() if c["runs"] and "failed" not in c}
+        summary = ", ".join(f"{k} {c['runs'][-1]['rps']:,.0f}" for k, c in done.items())
         print(f"  round {round_no + 1}/{args.rounds}: {summary} req/s", flush=True)
     return cells
 
@@ -187,7 +222,7 @@ def metadata(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]
             model = line.split(":", 1)[1].strip()
             break
     sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=venvs.ROOT
+        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=venvs.ROOT
     ).stdout.strip()
     versions = {"python": platform.python_version(), "cloudmcp": f"git {sha}"}
     for venv_name, package in (("sdk", "mcp"), ("fastmcp", "fastmcp"), ("floor", "uvicorn"),
@@ -299,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         cells = timed_rounds(running, args)
     finally:
         stop_all(running)
-    print(f"cold start: {args.coldstart_runs} processes per handler", flush=True)
+    if handlers:
+        print(f"cold start: {args.coldstart_runs} processes per handler", flush=True)
     live = [h for h in handlers if h.venv not in broken]
     cold = coldstart.measure(live, args.coldstart_runs, WORK)
     for h in handlers:
