@@ -21,9 +21,7 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cloudmcp", description="Run MCP servers in production."
-    )
+    parser = argparse.ArgumentParser(prog="cloudmcp", description="Run MCP servers in production.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         try:
