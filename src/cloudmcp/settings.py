@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from typing import Any
 
+import msgspec
+
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+#: Fields whose values never appear in a repr (logs, tracebacks).
+SECRETS = frozenset({"api_keys", "oauth_client_secret"})
 
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
-@dataclass
-class Settings:
+class Settings(msgspec.Struct, kw_only=True):
     #: A label for logs and health: "development", "staging", "production"...
     environment: str = "development"
     log_level: str = "INFO"
@@ -86,7 +88,7 @@ class Settings:
     #: API keys as `KEY[:PRINCIPAL[:SCOPE SCOPE]]`: raw (hashed at load), as SHA-256 hex
     #: digests, or raw in a file one per line (a mounted secret); and the header besides
     #: `Authorization: Bearer` they may come in.
-    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    api_keys: tuple[str, ...] = ()
     api_key_hashes: tuple[str, ...] = ()
     api_keys_file: str = ""
     api_key_header: str = "x-api-key"
@@ -109,34 +111,35 @@ class Settings:
     oauth_validation: str = "jwt"
     oauth_introspection_url: str = ""
     oauth_client_id: str = ""
-    oauth_client_secret: str = field(default="", repr=False)
+    oauth_client_secret: str = ""
     oauth_introspection_ttl: float = 60.0
     #: Proxies (IPs or CIDRs) whose X-Forwarded-Host is believed.
     trusted_proxies: tuple[str, ...] = ()
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
-        for f in fields(cls):
+        for f in msgspec.structs.fields(cls):
             raw = env.get(f.name.upper())
-            if raw is None or f.name == "extra":
-                continue
-            kind = type(f.default) if f.default is not None else str
-            try:
-                if kind is tuple:
-                    values[f.name] = _split(raw)
-                elif kind in (int, float):
-                    values[f.name] = kind(raw)
-                else:
-                    values[f.name] = raw or None if f.name == "redis_url" else raw
-            except ValueError:
-                raise ValueError(
-                    f"{f.name.upper()}={raw!r} is not a valid {kind.__name__}"
-                ) from None
-        values.update(overrides)
-        return cls(**values)
+            if raw is not None:
+                values[f.name] = _split(raw) if f.default == () else raw or f.default
+        try:
+            settings = msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            # "Expected `int`, got `str` - at `$.port`": name the variable, not the path.
+            name = str(exc).rpartition("$.")[2].rstrip("`").upper()
+            raise ValueError(f"{name}={env.get(name)!r}: {str(exc).partition(' - ')[0]}") from None
+        for name, value in overrides.items():
+            setattr(settings, name, value)
+        return settings
+
+    def __repr__(self) -> str:
+        shown = (
+            f"{f.name}={'<hidden>' if f.name in SECRETS else repr(getattr(self, f.name))}"
+            for f in msgspec.structs.fields(self)
+        )
+        return f"Settings({', '.join(shown)})"
 
     def local_only(self, bind_host: str | None) -> bool:
         """Whether Host/Origin default to local names (a server bound to localhost)."""

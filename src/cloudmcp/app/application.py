@@ -114,10 +114,8 @@ class MCPApp:
                 scopes=tuple(scopes),
                 thread=thread,
                 timeout=timeout,
+                input_schema=input_schema,
             )
-            if input_schema is not None:
-                tool.signature.input_schema = input_schema
-                tool.definition = tool._definition()
             self.tools[tool.name] = tool
             return fn
 
@@ -270,6 +268,7 @@ class MCPApp:
         from cloudmcp.ops.shutdown import sigterm_starts_closing
 
         engine = self.engine
+        engine.keyring  # noqa: B018 - a bad STATE_KEYS fails at start-up, not at a request
         # SIGTERM ends long-lived streams at once, not after the server's whole grace period.
         with sigterm_starts_closing(engine.begin_closing):
             try:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import types
 import typing
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 
-class Content:
+
+class Content(msgspec.Struct):
     """A content block; `to_content()` gives its wire form."""
 
     def to_content(self) -> dict[str, Any]:
@@ -27,7 +28,6 @@ def _with_common(block: dict[str, Any], annotations: dict[str, Any] | None, meta
         block["_meta"] = meta
 
 
-@dataclass
 class TextContent(Content):
     text: str
     annotations: dict[str, Any] | None = None
@@ -39,7 +39,6 @@ class TextContent(Content):
         return block
 
 
-@dataclass
 class Image(Content):
     """An image; `data` is raw bytes or already base64-encoded text."""
 
@@ -54,7 +53,6 @@ class Image(Content):
         return block
 
 
-@dataclass
 class Audio(Content):
     """Audio; `data` is raw bytes or already base64-encoded text."""
 
@@ -69,7 +67,6 @@ class Audio(Content):
         return block
 
 
-@dataclass
 class EmbeddedResource(Content):
     """A resource's contents inline: `text`, or `blob` bytes."""
 
@@ -96,14 +93,13 @@ class EmbeddedResource(Content):
         return block
 
 
-@dataclass
 class ResourceLink(Content):
     uri: str
     name: str
     title: str | None = None
     description: str | None = None
     mime_type: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = {}
 
     def to_content(self) -> dict[str, Any]:
         block: dict[str, Any] = {"type": "resource_link", "uri": self.uri, "name": self.name}
@@ -118,11 +114,10 @@ class ResourceLink(Content):
         return block
 
 
-@dataclass
-class ToolResult:
+class ToolResult(msgspec.Struct):
     """A whole `CallToolResult`, for a tool that sets every field itself."""
 
-    content: list[Content | str] = field(default_factory=list)
+    content: list[Content | str] = []
     structured: Any = None
     is_error: bool = False
     meta: dict[str, Any] | None = None

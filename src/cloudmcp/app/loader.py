@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
-from pathlib import Path
 
 from cloudmcp.app.application import MCPApp
 
@@ -20,17 +20,18 @@ def load_app(target: str | None = None) -> MCPApp:
     target = target or DEFAULT_TARGET
     location, _, attr = target.partition(":")
     if location.endswith(".py") or "/" in location:
-        path = Path(location).resolve()
-        if not path.is_file():
+        path = os.path.realpath(location)  # os.path, not pathlib: this runs in cold starts
+        if not os.path.isfile(path):
             raise AppNotFound(f"no such file: {location}")
-        name = f"_cloudmcp_target_{path.stem}"
+        stem = os.path.splitext(os.path.basename(path))[0]
+        name = f"_cloudmcp_target_{stem}"
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
             raise AppNotFound(f"cannot import {location}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         # Let the app import its sibling modules, as `python file.py` would.
-        sys.path.insert(0, str(path.parent))
+        sys.path.insert(0, os.path.dirname(path))
         spec.loader.exec_module(module)
     else:
         try:

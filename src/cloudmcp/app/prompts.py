@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from cloudmcp.app.content import Content, to_content_list
 
 
-@dataclass
-class Prompt:
+class Prompt(msgspec.Struct, kw_only=True):
     name: str
     fn: Callable[..., Any]
     description: str
@@ -20,8 +20,8 @@ class Prompt:
     meta: dict[str, Any] | None = None
     scopes: tuple[str, ...] = ()
     context_param: str | None = None
-    arguments: list[dict[str, Any]] = field(default_factory=list)
-    definition: dict[str, Any] = field(init=False)
+    arguments: list[dict[str, Any]] = []
+    definition: dict[str, Any] = {}
 
     def __post_init__(self) -> None:
         definition: dict[str, Any] = {"name": self.name, "description": self.description}

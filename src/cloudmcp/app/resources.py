@@ -5,8 +5,9 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from cloudmcp.app.content import EmbeddedResource, _b64
 from cloudmcp.app.schema import to_builtins
@@ -14,8 +15,7 @@ from cloudmcp.app.schema import to_builtins
 _VARIABLE = re.compile(r"{([A-Za-z0-9_]+)}")
 
 
-@dataclass
-class Resource:
+class Resource(msgspec.Struct, kw_only=True):
     uri: str
     name: str
     fn: Callable[..., Any]
@@ -31,7 +31,7 @@ class Resource:
     #: For a URI template: the compiled matcher and its variable names.
     pattern: re.Pattern[str] | None = None
     variables: tuple[str, ...] = ()
-    definition: dict[str, Any] = field(init=False)
+    definition: dict[str, Any] = {}
 
     def __post_init__(self) -> None:
         key = "uriTemplate" if self.pattern is not None else "uri"

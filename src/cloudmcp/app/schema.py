@@ -11,7 +11,6 @@ import inspect
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -75,8 +74,7 @@ def is_context(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Context)
 
 
-@dataclass
-class Signature:
+class Signature(msgspec.Struct, kw_only=True):
     """What a function takes from a JSON-RPC request, and what it gives back."""
 
     input_schema: dict[str, Any]

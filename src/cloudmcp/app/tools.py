@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from cloudmcp.app.content import ToolResult, blocks, to_content_list
 from cloudmcp.app.schema import Signature, signature_of, to_builtins
@@ -16,8 +16,7 @@ class ToolError(Exception):
     """Raise in a tool to report a failure the model should see (`isError: true`)."""
 
 
-@dataclass
-class Tool:
+class Tool(msgspec.Struct, kw_only=True):
     name: str
     fn: Callable[..., Any]
     signature: Signature
@@ -38,9 +37,12 @@ class Tool:
     timeout: float | None = None
     #: Run a synchronous function in a worker thread instead of on the event loop.
     thread: bool = False
-    definition: dict[str, Any] = field(init=False)
+    #: The tool as `tools/list` shows it, built once.
+    definition: dict[str, Any] = {}
+    is_async: bool = False
 
     def __post_init__(self) -> None:
+        self.is_async = inspect.iscoroutinefunction(self.fn)
         self.definition = self._definition()
 
     def _definition(self) -> dict[str, Any]:
@@ -60,9 +62,11 @@ class Tool:
         return definition
 
     async def run(self, kwargs: dict[str, Any]) -> Any:
-        if inspect.iscoroutinefunction(self.fn):
+        if self.is_async:
             return await self.fn(**kwargs)
         if self.thread:
+            import asyncio
+
             return await asyncio.to_thread(self.fn, **kwargs)
         return self.fn(**kwargs)
 
@@ -95,13 +99,18 @@ def error_result(message: str) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": message}], "isError": True}
 
 
-def make_tool(fn: Callable[..., Any], name: str | None = None, **options: Any) -> Tool:
+def make_tool(
+    fn: Callable[..., Any],
+    name: str | None = None,
+    *,
+    input_schema: dict[str, Any] | None = None,
+    **options: Any,
+) -> Tool:
+    """A tool for `fn`; `input_schema` publishes a hand-written schema instead of the
+    derived one (arguments are still checked against the signature)."""
     name = name or fn.__name__
     description = options.pop("description", None) or inspect.getdoc(fn) or name
-    return Tool(
-        name=name,
-        fn=fn,
-        signature=signature_of(fn, name=name),
-        description=description,
-        **options,
-    )
+    signature = signature_of(fn, name=name)
+    if input_schema is not None:
+        signature.input_schema = input_schema
+    return Tool(name=name, fn=fn, signature=signature, description=description, **options)

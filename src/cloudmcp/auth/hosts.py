@@ -22,7 +22,6 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from cloudmcp.protocol.errors import MCPError
 from cloudmcp.protocol.transport import HttpRequest
@@ -56,6 +55,8 @@ def host_name(host: str) -> str:
 
 
 def _resource_host(resource_uri: str | None) -> str:
+    from urllib.parse import urlsplit
+
     host = urlsplit(resource_uri or "").hostname
     if not host:
         raise ValueError("the @resource preset needs RESOURCE_URI")
@@ -105,6 +106,8 @@ def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
 
 def _netloc(origin: str) -> str:
     try:
+        from urllib.parse import urlsplit  # only requests that carry an Origin
+
         return urlsplit(origin).netloc
     except ValueError:  # "http://[" and the like: no host at all
         return ""

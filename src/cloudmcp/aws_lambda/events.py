@@ -14,8 +14,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import msgspec
 
 Headers = list[tuple[str, str]]
 
@@ -27,12 +28,11 @@ class UnsupportedEvent(ValueError):
     """The event is not an HTTP request from API Gateway, a function URL or an ALB."""
 
 
-@dataclass
-class HttpResponse:
+class HttpResponse(msgspec.Struct):
     """A whole HTTP response, as the Lambda edge collects it before returning."""
 
     status: int
-    headers: Headers = field(default_factory=list)
+    headers: Headers = []
     body: bytes = b""
 
     def header(self, name: str) -> str | None:

@@ -12,8 +12,9 @@ import atexit
 import logging
 import os
 import weakref
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
+
+import msgspec
 
 from cloudmcp.ops.config import OpsConfig, Platform
 
@@ -29,8 +30,7 @@ log = logging.getLogger("cloudmcp.ops")
 _installed: weakref.WeakKeyDictionary[MCPApp, Ops] = weakref.WeakKeyDictionary()
 
 
-@dataclass
-class Ops:
+class Ops(msgspec.Struct):
     """What `install` turned on for an app."""
 
     config: OpsConfig

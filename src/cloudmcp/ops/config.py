@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 Platform = Literal["local", "cloudrun", "lambda"]
 
@@ -42,8 +43,7 @@ def _in_container() -> bool:
     return os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")
 
 
-@dataclass(frozen=True)
-class OpsConfig:
+class OpsConfig(msgspec.Struct, frozen=True, kw_only=True):
     platform: Platform = "local"
     #: Prometheus at /metrics (EMF lines on stdout on Lambda).
     metrics: bool = True

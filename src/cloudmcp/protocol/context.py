@@ -10,8 +10,9 @@ answers (so work before the ask should be safe to repeat).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import msgspec
 
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
@@ -41,14 +42,12 @@ class Exchange(Protocol):
     async def close_stream(self) -> None: ...
 
 
-@dataclass
-class ElicitResult:
+class ElicitResult(msgspec.Struct):
     action: str  # "accept", "decline" or "cancel"
     content: dict[str, Any] | None = None
 
 
-@dataclass
-class Context:
+class Context(msgspec.Struct, kw_only=True):
     """What a function knows about the request it serves, and how it talks back."""
 
     request_id: str | int
@@ -67,8 +66,8 @@ class Context:
     platform: Any = None
     log_level: str | None = None
     #: Whether the function asked the client for input (its result is then not cached).
-    asked_client: bool = field(default=False, repr=False)
-    _asks: int = field(default=0, repr=False)
+    asked_client: bool = False
+    _asks: int = 0
 
     @property
     def progress_token(self) -> str | int | None:

@@ -9,6 +9,7 @@ AWS Lambda, and in a unit test.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -24,10 +25,15 @@ from cloudmcp.protocol.errors import (
     invalid_request,
 )
 from cloudmcp.protocol.features import Features, Method
-from cloudmcp.protocol.legacy import SESSION_HEADER, Legacy, principal_id
 from cloudmcp.protocol.modern import META_VERSION, Modern
-from cloudmcp.protocol.sealing import KeyRing
-from cloudmcp.protocol.transport import JSON, HttpRequest, Responder, parse_accept
+from cloudmcp.protocol.transport import (
+    JSON,
+    SESSION_HEADER,
+    HttpRequest,
+    Responder,
+    parse_accept,
+    principal_id,
+)
 from cloudmcp.protocol.versions import LEGACY, MODERN, SUPPORTED
 from cloudmcp.settings import Settings
 from cloudmcp.state.cache import ToolCache
@@ -37,6 +43,8 @@ from cloudmcp.state.store import Event, Store, StoreUnavailable
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
+    from cloudmcp.protocol.legacy import Legacy
+    from cloudmcp.protocol.sealing import KeyRing
 
 log = logging.getLogger("cloudmcp")
 
@@ -119,11 +127,9 @@ class Engine:
             per_principal=Limit.parse(settings.rate_limit) if settings.rate_limit else None,
             per_tool={n: Limit.parse(t.rate_limit) for n, t in app.tools.items() if t.rate_limit},
         )
-        self.keyring = KeyRing.from_config(settings.state_keys)
         cache = ToolCache(store, self.keys.cache, self.counters, default_ttl=settings.cache_ttl)
         self.features = Features(app, cache)
         self.modern = Modern(self)
-        self.legacy = Legacy(self)
         self.local_only = local_only
         self.hosts = HostPolicy(settings, local_only=local_only)
         #: Set on shutdown: long-lived streams end, so clients reconnect elsewhere.
@@ -140,6 +146,22 @@ class Engine:
         # Authenticated answers may depend on who asked: no shared caching of them.
         private = app.has_scopes or app.authenticator is not None
         self.cache_scope = "private" if private else "public"
+
+    # Built on first use: a stateless deployment never loads the legacy machinery, and a
+    # Lambda cold start pays for neither until a request needs it.
+
+    @functools.cached_property
+    def legacy(self) -> Legacy:
+        from cloudmcp.protocol.legacy import Legacy
+
+        return Legacy(self)
+
+    @functools.cached_property
+    def keyring(self) -> KeyRing:
+        """The MRTR `requestState` key ring, from `STATE_KEYS`."""
+        from cloudmcp.protocol.sealing import KeyRing
+
+        return KeyRing.from_config(self.settings.state_keys)
 
     # entry point
 
@@ -351,5 +373,6 @@ class Engine:
 
     async def close(self) -> None:
         self.begin_closing()
-        await self.legacy.close()
+        if "legacy" in self.__dict__:  # built: it may watch the store for cancellations
+            await self.legacy.close()
         await self.store.close()

@@ -29,10 +29,12 @@ from cloudmcp.protocol.errors import (
 from cloudmcp.protocol.streams import EventLog, ResponseStream, parse_event_id, stored_event
 from cloudmcp.protocol.transport import (
     KEEPALIVE,
+    SESSION_HEADER,
     SSE_HEADERS,
     Accept,
     HttpRequest,
     Responder,
+    principal_id,
     sse_event,
 )
 from cloudmcp.protocol.versions import (
@@ -46,7 +48,6 @@ from cloudmcp.state.store import StoreUnavailable
 if TYPE_CHECKING:
     from cloudmcp.protocol.engine import Engine
 
-SESSION_HEADER = "mcp-session-id"
 # Outside the range JSON-RPC reserves; the client ignores answers to what it cancelled.
 REQUEST_CANCELLED = -32800
 GET_STREAM = "get"
@@ -73,12 +74,6 @@ _decode_session = msgspec.msgpack.Decoder(Session).decode
 
 def session_not_found() -> MCPError:
     return MCPError(INVALID_REQUEST, "Session not found: initialize a new session", status=404)
-
-
-def principal_id(principal: Any) -> str | None:
-    if principal is None:
-        return None
-    return str(getattr(principal, "id", principal))
 
 
 class _Exchange:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 from cloudmcp.protocol import jsonrpc
@@ -366,6 +365,8 @@ def _event(message: dict[str, Any]) -> bytes:
 
 def _fingerprint(request: HttpRequest, method: str, params: dict[str, Any]) -> str:
     """Binds sealed state to one request: its method, target, arguments and caller."""
+    import hashlib  # MRTR only: kept off the cold path of every other request
+
     target = {k: params.get(k) for k in ("name", "uri", "arguments")}
     principal = getattr(request.principal, "id", request.principal)
     digest = hashlib.sha256(jsonrpc.encode_canonical([method, target, str(principal)]))

@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from cloudmcp.protocol.jsonrpc import encode
 
@@ -19,9 +20,17 @@ SSE = "text/event-stream"
 
 Headers = list[tuple[str, str]]
 
+#: The legacy revisions' session header (lower case, as `HttpRequest.headers` has it).
+SESSION_HEADER = "mcp-session-id"
 
-@dataclass
-class RequestInfo:
+
+def principal_id(principal: Any) -> str | None:
+    if principal is None:
+        return None
+    return str(getattr(principal, "id", principal))
+
+
+class RequestInfo(msgspec.Struct):
     """What the engine learned about a request, for logs and metrics."""
 
     #: The JSON-RPC method, and the tool or prompt name or resource URI it names.
@@ -35,8 +44,7 @@ class RequestInfo:
     tool_error: bool = False
 
 
-@dataclass
-class HttpRequest:
+class HttpRequest(msgspec.Struct):
     method: str
     #: Header names in lower case.
     headers: Mapping[str, str]
@@ -49,7 +57,7 @@ class HttpRequest:
     platform: Any = None
     #: `time.monotonic()` by which the platform will cut the request off.
     deadline: float | None = None
-    info: RequestInfo = field(default_factory=RequestInfo)
+    info: RequestInfo = msgspec.field(default_factory=RequestInfo)
     #: The peer's IP address (the ASGI server's `client`, API Gateway's `sourceIp`): a
     #: proxy's X-Forwarded-Host is believed only from an address in TRUSTED_PROXIES.
     client: str | None = None

@@ -7,7 +7,6 @@ never an error here: the tool simply runs, and `cache_errors` counts it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 from cloudmcp.state.counters import StateCounters
@@ -31,6 +30,8 @@ class ToolCache:
 
     def key(self, tool: str, identity: bytes) -> str:
         """The store key for `tool` called with `identity` (canonical arguments and caller)."""
+        import hashlib  # only apps with cached tools get here
+
         return self._key(tool, hashlib.sha256(identity).hexdigest())
 
     async def get(self, key: str) -> bytes | None:

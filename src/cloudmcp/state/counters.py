@@ -6,11 +6,10 @@ them whenever it scrapes, and incrementing one costs nothing on the request path
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import msgspec
 
 
-@dataclass
-class StateCounters:
+class StateCounters(msgspec.Struct):
     #: Tool calls answered from the result cache, and those that ran and may be cached.
     cache_hits: int = 0
     cache_misses: int = 0
@@ -26,4 +25,4 @@ class StateCounters:
     cancellations_relayed: int = 0
 
     def snapshot(self) -> dict[str, int]:
-        return asdict(self)
+        return msgspec.structs.asdict(self)

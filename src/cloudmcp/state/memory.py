@@ -7,7 +7,8 @@ import builtins
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from cloudmcp.state.store import Event, Store
 
@@ -16,12 +17,11 @@ from cloudmcp.state.store import Event, Store
 SWEEP_EVERY = 1024
 
 
-@dataclass
-class _Log:
+class _Log(msgspec.Struct):
     events: deque[tuple[int, bytes]]
     expires: float
     seq: int = 0
-    waiters: set[asyncio.Future[None]] = field(default_factory=set)
+    waiters: set[asyncio.Future[None]] = msgspec.field(default_factory=set)
 
 
 class MemoryStore(Store):

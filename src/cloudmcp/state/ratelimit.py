@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 from cloudmcp.state.counters import StateCounters
 from cloudmcp.state.memory import MemoryStore
@@ -20,8 +21,7 @@ from cloudmcp.state.store import Store, StoreUnavailable
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
 
 
-@dataclass(frozen=True)
-class Limit:
+class Limit(msgspec.Struct, frozen=True):
     """At most `count` requests in any `window` seconds."""
 
     count: int
@@ -39,8 +39,7 @@ class Limit:
         return f"{self.count}/{self.window:g}s"
 
 
-@dataclass(frozen=True)
-class Exceeded:
+class Exceeded(msgspec.Struct, frozen=True):
     """A refused request: which limit, on what, and how long until it would pass."""
 
     limit: Limit
