@@ -33,6 +33,7 @@ def throughput(ax: Any, results: dict[str, Any]) -> None:
     colors = [color(c["contender"]) for c in cells]
     y = range(len(cells))
     ax.barh(y, medians, xerr=[low, high], color=colors, capsize=3)
+    ax.set_xlim(0, max(c["rps"]["max"] for c in cells) * 1.15)
     ax.set_yticks(list(y), labels, fontsize=8)
     ax.invert_yaxis()
     for i, cell in enumerate(cells):
