@@ -117,12 +117,18 @@ def _matches(value: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
 
 
+_UNDECIDED = object()
+#: Distinct (host, origin) pairs remembered; a flood of made-up ones only resets the memo.
+_VERDICTS_KEPT = 1024
+
+
 class HostPolicy:
     def __init__(self, settings: Settings, *, local_only: bool = False) -> None:
         self.local_only = local_only
         self.hosts = expand_hosts(settings.allowed_hosts, settings.resource_uri)
         self.origins = expand_origins(settings.allowed_origins, settings.resource_uri)
         self.proxies = parse_networks(settings.trusted_proxies) if settings.trusted_proxies else ()
+        self._verdicts: dict[tuple[str, str | None], tuple[int, str] | None] = {}
 
     def host(self, request: HttpRequest) -> str:
         """The host the client addressed: `X-Forwarded-Host` from a trusted proxy, else Host."""
@@ -146,6 +152,27 @@ class HostPolicy:
     def check(self, request: HttpRequest) -> None:
         """Raises 421 for a host not served here, 403 for an origin not allowed."""
         host = self.host(request)
+        origin = request.headers.get("origin")
+        # The policy never changes and clients repeat the same pair: decide each pair once.
+        key = (host, origin)
+        verdict = self._verdicts.get(key, _UNDECIDED)
+        if verdict is _UNDECIDED:
+            verdict = self._verdict(host, origin)
+            if len(self._verdicts) >= _VERDICTS_KEPT:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        if verdict is not None:
+            raise MCPError(-32600, verdict[1], status=verdict[0])
+
+    def _verdict(self, host: str, origin: str | None) -> tuple[int, str] | None:
+        """None when the pair is allowed, else the status and the message."""
+        try:
+            self._decide(host, origin)
+        except MCPError as refused:
+            return refused.status, refused.message
+        return None
+
+    def _decide(self, host: str, origin: str | None) -> None:
         name = host_name(host).lower()
         if self.hosts:
             allowed = _matches(host.lower(), self.hosts) or _matches(name, self.hosts)
@@ -155,7 +182,6 @@ class HostPolicy:
             raise MCPError(
                 -32600, f"Misdirected request: host {host!r} is not served here", status=421
             )
-        origin = request.headers.get("origin")
         if origin is None or (origin == "null" and not self.local_only):
             return
         if self.origins:

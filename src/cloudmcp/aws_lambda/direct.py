@@ -74,7 +74,7 @@ class LambdaHandler:
 
         # In a Lambda runtime: EMF metrics and JSON access logs on stdout; before the server
         # reads the routes and the engine takes the store.
-        install_on_lambda(app)
+        self.ops = install_on_lambda(app)
         self.server = LambdaServer(app, path)
         self.cors = Cors(settings.cors_allow_origins)
         self.engine = app.engine  # builds the store now, not on the first request
@@ -101,6 +101,8 @@ class LambdaHandler:
         )
         responder = BufferedResponder()
         self.loop.run_until_complete(self.server.handle(request, responder))
+        if self.ops is not None:
+            self.ops.flush()  # the process may freeze once we return: lines leave now
         response = responder.response()
         self.cors.decorate(parsed.headers, response)
         return parsed.response(response)

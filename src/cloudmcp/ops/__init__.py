@@ -37,6 +37,12 @@ class Ops(msgspec.Struct):
     metrics: Any = None
     sinks: tuple[Any, ...] = ()
 
+    def flush(self) -> None:
+        """Write buffered log and EMF lines now (the end of a Lambda invocation)."""
+        from cloudmcp.ops.logs import flush_lines
+
+        flush_lines()
+
     def uvicorn_options(self) -> dict[str, Any]:
         """Keyword arguments for `uvicorn.run`: with JSON logs, leave uvicorn's loggers to us."""
         return {"log_config": None} if self.config.log_format == "json" else {}

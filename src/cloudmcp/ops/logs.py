@@ -80,17 +80,22 @@ def _write_now(data: bytes) -> None:
         stream.flush()
 
 
-class _LineBatcher:
-    """Lines written during one turn of the event loop leave in one write, at its end.
+#: Lines wait at most this long, or until this many are pending, before one write.
+FLUSH_AFTER = 0.01
+FLUSH_LINES = 64
 
-    A write per line would be a syscall per request; a buffer flushed later could hold
-    lines back for minutes when traffic is light. Flushing once per loop turn costs one
-    syscall per turn, however many requests it answered, and delays nothing.
+
+class _LineBatcher:
+    """Lines leave in one write per batch: after FLUSH_AFTER seconds, or FLUSH_LINES lines.
+
+    A write per line would be a syscall per request, and so would a flush per event
+    loop turn under load (a turn answers only a few requests). A buffer flushed on a
+    timer delays a line by 10 ms at most, and shutdown flushes what is left.
     """
 
     def __init__(self) -> None:
         self._pending: list[bytes] = []
-        self._scheduled = False
+        self._timer: asyncio.TimerHandle | None = None
 
     def write(self, line: bytes) -> None:
         try:
@@ -99,12 +104,15 @@ class _LineBatcher:
             _write_now(line)
             return
         self._pending.append(line)
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self.flush)
+        if len(self._pending) >= FLUSH_LINES:
+            self.flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(FLUSH_AFTER, self.flush)
 
     def flush(self) -> None:
-        self._scheduled = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
@@ -113,6 +121,11 @@ class _LineBatcher:
 
 _batcher = _LineBatcher()
 atexit.register(_batcher.flush)
+
+
+def flush_lines() -> None:
+    """Write what is buffered now."""
+    _batcher.flush()
 
 
 def write_line(line: bytes) -> None:

@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from cloudmcp.protocol.errors import MCPError
 from cloudmcp.protocol.transport import HttpRequest, Responder
 from cloudmcp.protocol.versions import LEGACY, MODERN
@@ -55,58 +57,27 @@ _CAUSES = {
 STATELESS, LEGACY_ERA, NO_ERA = "stateless", "legacy", "none"
 
 
-class Summary:
-    """What metrics and logs say about one request."""
+class Summary(msgspec.Struct, kw_only=True):
+    """What metrics and logs say about one request (a Struct: built in C, per request)."""
 
-    __slots__ = (
-        "cause",
-        "era",
-        "error",
-        "method",
-        "name",
-        "outcome",
-        "path",
-        "request_id",
-        "seconds",
-        "status",
-        "tool",
-        "version",
-    )
-
-    def __init__(
-        self,
-        *,
-        path: str,
-        method: str,
-        name: str | None,
-        tool: str | None,
-        era: str,
-        version: str,
-        status: int,
-        outcome: str,
-        cause: str | None,
-        error: int | None,
-        seconds: float,
-        request_id: str,
-    ) -> None:
-        self.path = path
-        #: The JSON-RPC method, "other" for unknown ones, "HTTP GET" etc. for none.
-        self.method = method
-        #: The tool or prompt name or resource URI, as sent (logs only).
-        self.name = name
-        #: A registered tool's name for `tools/call` (a metrics label), else None.
-        self.tool = tool
-        self.era = era
-        self.version = version
-        self.status = status
-        #: ok | tool_error | error | rejected
-        self.outcome = outcome
-        #: Why the transport refused the request (a 4xx before any method ran).
-        self.cause = cause
-        self.error = error
-        self.seconds = seconds
-        #: The same id in every line written about this request.
-        self.request_id = request_id
+    path: str
+    #: The JSON-RPC method, "other" for unknown ones, "HTTP GET" etc. for none.
+    method: str
+    #: The tool or prompt name or resource URI, as sent (logs only).
+    name: str | None
+    #: A registered tool's name for `tools/call` (a metrics label), else None.
+    tool: str | None
+    era: str
+    version: str
+    status: int
+    #: ok | tool_error | error | rejected
+    outcome: str
+    #: Why the transport refused the request (a 4xx before any method ran).
+    cause: str | None
+    error: int | None
+    seconds: float
+    #: The same id in every line written about this request.
+    request_id: str
 
     @property
     def ops_route(self) -> bool:
