@@ -229,12 +229,17 @@ class AccessLine(msgspec.Struct, omit_defaults=True):
     )
 
 
+#: Kinds of request whose fixed line part is kept; a flood of new kinds only resets it.
+_KINDS_KEPT = 512
+
+
 class AccessLog:
     """One line per answered request."""
 
     def __init__(self, config: OpsConfig) -> None:
         self.config = config
         self.json = config.log_format == "json"
+        self._fixed: dict[tuple[object, ...], bytes] = {}
 
     def line(self, summary: Summary, request: HttpRequest) -> AccessLine:
         ms = round(summary.seconds * 1000, 3)
@@ -282,11 +287,49 @@ class AccessLog:
     def record(self, summary: Summary, request: HttpRequest, responder: Responder) -> None:
         if summary.ops_route and summary.status < 400:
             return  # probes every few seconds would drown the requests that matter
-        line = self.line(summary, request)
-        if self.json:
-            write_line(_encode(line) + b"\n")
-        else:
+        if not self.json:
+            line = self.line(summary, request)
             write_line(f"{line.severity:<7} cloudmcp.access: {line.message}\n".encode())
+            return
+        # Lines of one kind of request differ only in time, duration, id, session and
+        # trace: encode the rest once per kind, and per request only what changes.
+        headers = request.headers
+        kind = (summary.method, summary.name, summary.status, summary.outcome, summary.era,
+                summary.version, summary.path, request.method, summary.error, summary.cause,
+                headers.get("user-agent"))  # fmt: skip
+        fixed = self._fixed.get(kind)
+        if fixed is None:
+            if len(self._fixed) >= _KINDS_KEPT:
+                self._fixed.clear()
+            fixed = self._fixed[kind] = self._fixed_part(summary, request)
+        parts = [
+            fixed,
+            b',"time":"',
+            _clock.stamp(time.time()).encode(),
+            b'","duration_ms":',
+            str(round(summary.seconds * 1000, 3)).encode(),
+            b',"request_id":',
+            _encode(summary.request_id),
+        ]
+        session = headers.get("mcp-session-id")
+        if session:
+            parts += (b',"session":"', _session_tag(session).encode(), b'"')
+        if "traceparent" in headers or "x-cloud-trace-context" in headers:
+            parts += (b",", _encode(trace_fields(headers, self.config))[1:-1])
+        parts.append(b"}\n")
+        write_line(b"".join(parts))
+
+    def _fixed_part(self, summary: Summary, request: HttpRequest) -> bytes:
+        """The line's fields that every request of its kind shares, as an open JSON object."""
+        line = self.line(summary, request)
+        line.time = line.request_id = ""
+        line.session = None
+        line.trace_id = line.gcp_trace = line.gcp_span = None
+        line.gcp_sampled = None
+        fields = msgspec.json.decode(_encode(line))
+        for dynamic in ("time", "duration_ms", "request_id"):
+            del fields[dynamic]
+        return _encode(fields)[:-1]
 
     def cold_start(self, seconds: float) -> None:
         pass
