@@ -21,6 +21,7 @@ lint: setup
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r src/cloudmcp
 
 test: setup tools lint
 	$(BIN)/pytest -q

@@ -192,3 +192,24 @@ install_nginx() {
 
 install_nginx
 # ---- end install_nginx ----
+
+# The tests talk to a real Redis on 127.0.0.1:6379: start one if none answers (as this
+# machine's services are started; nothing is kept on disk).
+ensure_redis() {
+    if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+        echo "redis: answering on 127.0.0.1:6379"
+        return 0
+    fi
+    echo "redis: starting on 127.0.0.1:6379"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+        --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    for _ in $(seq 50); do
+        redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "ensure_redis: redis did not start" >&2
+    return 1
+}
+
+ensure_redis

@@ -2,47 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import mcp
 import pytest
-from cloudmcp_serving import ROOT, free_port
+from cloudmcp_serving import free_port, run_server
 
 from cloudmcp.example import analyze, snake_case, transform, validate
 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m cloudmcp serve` with no target, on the port given by PORT, as on Cloud Run."""
     port = free_port()
     log = tmp_path_factory.mktemp("example") / "server.log"
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "ENVIRONMENT": "test"}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cloudmcp", "serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(base + "/health", timeout=0.5)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, log.read_text()
-                time.sleep(0.1)
-        yield base + "/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    env = {"PORT": str(port), "HOST": "127.0.0.1", "ENVIRONMENT": "test"}
+    command = [sys.executable, "-m", "cloudmcp", "serve"]
+    for served in run_server(command, port, log, path="/mcp", env=env):
+        yield served.url
 
 
 async def _call(url: str, mode: str, name: str, arguments: dict[str, Any]) -> Any:

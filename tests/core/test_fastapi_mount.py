@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import mcp
 import pytest
-from cloudmcp_serving import ROOT, free_port
+from cloudmcp_serving import free_port, run_server
 from wire import Session, modern
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
@@ -23,22 +21,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("fastapi") / "uvicorn.log"
     command = [sys.executable, "-m", "uvicorn", "fastapi_app:api", "--app-dir", str(APPS)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "on"]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(url + "/hello", timeout=0.5)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, log.read_text()
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        assert "Traceback" not in log.read_text()
+    for served in run_server(command, port, log):
+        yield served.url
+    assert "Traceback" not in log.read_text()
 
 
 def test_fastapi_routes_still_work(base_url: str) -> None:

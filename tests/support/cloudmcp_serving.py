@@ -71,21 +71,25 @@ def serve(target: Path, log: Path) -> Iterator[Served]:
     Bound to 127.0.0.1, so the server's Host/Origin checks are on, as the suite expects.
     """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PORT"}
-    command = [
-        *cloudmcp_command(),
-        "serve",
-        str(target),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    command = [*cloudmcp_command(), "serve", str(target), "--host", "127.0.0.1", "--port"]
+    yield from run_server([*command, str(port)], port, log, path=MCP_PATH)
+
+
+def run_server(
+    command: list[str],
+    port: int,
+    log: Path,
+    *,
+    path: str = "",
+    env: dict[str, str] | None = None,
+) -> Iterator[Served]:
+    """Run any server command that listens on `port`, until the generator is closed."""
+    environment = {k: v for k, v in os.environ.items() if k != "PORT"} | (env or {})
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+            command, cwd=ROOT, env=environment, stdout=sink, stderr=subprocess.STDOUT
         )
-    served = Served(url=f"http://127.0.0.1:{port}{MCP_PATH}", process=process, log=log)
+    served = Served(url=f"http://127.0.0.1:{port}{path}", process=process, log=log)
     try:
         _wait_until_listening(served, port)
         yield served

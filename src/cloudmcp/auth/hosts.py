@@ -117,7 +117,6 @@ def _matches(value: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
 
 
-_UNDECIDED = object()
 #: Distinct (host, origin) pairs remembered; a flood of made-up ones only resets the memo.
 _VERDICTS_KEPT = 1024
 
@@ -155,12 +154,11 @@ class HostPolicy:
         origin = request.headers.get("origin")
         # The policy never changes and clients repeat the same pair: decide each pair once.
         key = (host, origin)
-        verdict = self._verdicts.get(key, _UNDECIDED)
-        if verdict is _UNDECIDED:
-            verdict = self._verdict(host, origin)
+        if key not in self._verdicts:
             if len(self._verdicts) >= _VERDICTS_KEPT:
                 self._verdicts.clear()
-            self._verdicts[key] = verdict
+            self._verdicts[key] = self._verdict(host, origin)
+        verdict = self._verdicts[key]
         if verdict is not None:
             raise MCPError(-32600, verdict[1], status=verdict[0])
 

@@ -180,12 +180,8 @@ class Engine:
             else:
                 raise MCPError(
                     -32600,
-                    f"Method not allowed: {request.method}; this endpoint takes POST"
-                    + (
-                        " (GET and DELETE need an Mcp-Session-Id)"
-                        if request.method != "OPTIONS"
-                        else ""
-                    ),
+                    f"Method not allowed: {request.method}; this endpoint takes POST, and "
+                    "GET and DELETE with the Mcp-Session-Id of a legacy session",
                     status=405,
                     headers={"allow": "GET, POST, DELETE"},
                 )

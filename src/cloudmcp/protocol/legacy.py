@@ -408,43 +408,47 @@ class Legacy:
         last = request.headers.get("last-event-id")
         parsed = parse_event_id(last) if last else None
         token, position = parsed if parsed else (GET_STREAM, None)
-        engine = self.engine
         log = self.keys.sse(session.id, token)
         logs = {log: position if position is not None else await self.store.tail(log)}
         if token == GET_STREAM:  # the standalone stream also carries list changes
             logs[self.keys.notifications] = await self.store.tail(self.keys.notifications)
         await responder.start_stream(SSE_HEADERS)
-        task = asyncio.current_task()
-        if task is not None:
-            responder.on_disconnect(task.cancel)
+        with responder.cancelled_on_disconnect():
+            await self._stream(session, token, log, logs, responder)
+
+    async def _stream(
+        self,
+        session: Session,
+        token: str,
+        log: str,
+        logs: dict[str, str],
+        responder: Responder,
+    ) -> None:
+        """Replay and tail a stream's events until it ends, the client leaves, or the
+        server shuts down."""
+        engine = self.engine
         retry = self.settings.sse_retry_ms if has_sse_polling(session.version) else None
         if retry is not None:
             await responder.write(sse_event(b"", f"{token}.{logs[log]}", retry))
-        try:
-            while not responder.closed and not engine.closing:
-                events = await engine.read_events(logs, timeout=self.settings.sse_keepalive)
-                if not events and not engine.closing:
-                    await responder.write(KEEPALIVE)
-                for event in events:
-                    logs[event.log] = event.id
-                    if event.log != log:  # a broadcast: not replayable, so no id
-                        await responder.write(sse_event(event.data))
-                        continue
-                    data, final = stored_event(event.data)
-                    if data or not final:  # an empty final event: the session was deleted
-                        await responder.write(sse_event(data, f"{token}.{event.id}"))
-                    if final:  # a resumed POST stream ends with its response
-                        await responder.end_stream()
-                        return
-            if engine.closing:  # shutting down: resume from here, on another instance
-                retry_ms = self.settings.sse_retry_ms
-                await responder.write(sse_event(b"", f"{token}.{logs[log]}", retry_ms))
-            await responder.end_stream()
-        except asyncio.CancelledError:
-            if responder.closed and task is not None:
-                task.uncancel()
-                return
-            raise
+        while not responder.closed and not engine.closing:
+            events = await engine.read_events(logs, timeout=self.settings.sse_keepalive)
+            if not events and not engine.closing:
+                await responder.write(KEEPALIVE)
+            for event in events:
+                logs[event.log] = event.id
+                if event.log != log:  # a broadcast: not replayable, so no id
+                    await responder.write(sse_event(event.data))
+                    continue
+                data, final = stored_event(event.data)
+                if data or not final:  # an empty final event: the session was deleted
+                    await responder.write(sse_event(data, f"{token}.{event.id}"))
+                if final:  # a resumed POST stream ends with its response
+                    await responder.end_stream()
+                    return
+        if engine.closing:  # shutting down: resume from here, on another instance
+            retry_ms = self.settings.sse_retry_ms
+            await responder.write(sse_event(b"", f"{token}.{logs[log]}", retry_ms))
+        await responder.end_stream()
 
     # DELETE
 

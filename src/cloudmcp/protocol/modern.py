@@ -9,7 +9,6 @@ sealed `requestState`.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from cloudmcp.protocol.errors import (
     missing_capability,
     unsupported_version,
 )
-from cloudmcp.protocol.features import CACHEABLE, MAY_REQUIRE_INPUT
+from cloudmcp.protocol.features import CACHEABLE, MAY_REQUIRE_INPUT, Method
 from cloudmcp.protocol.streams import ResponseStream
 from cloudmcp.protocol.transport import (
     KEEPALIVE,
@@ -234,9 +233,19 @@ class Modern:
             platform=request.platform,
             log_level=log_level if isinstance(log_level, str) else None,
         )
-        task = asyncio.current_task()
-        if task is not None:
-            responder.on_disconnect(task.cancel)  # closing the stream cancels the request
+        with responder.cancelled_on_disconnect():  # closing the stream cancels the request
+            await self._run(request, handler, params, ctx, exchange, stream)
+
+    async def _run(
+        self,
+        request: HttpRequest,
+        handler: Method,
+        params: dict[str, Any],
+        ctx: Context,
+        exchange: _Exchange,
+        stream: ResponseStream,
+    ) -> None:
+        engine, method, request_id, info = self.engine, ctx.method, ctx.request_id, request.info
         try:
             result = await engine.run(handler, params, ctx)
         except InputRequired as needed:
@@ -253,11 +262,6 @@ class Modern:
             }
             await stream.finish(jsonrpc.result(request_id, interim))
             return
-        except asyncio.CancelledError:
-            if responder.closed and task is not None:
-                task.uncancel()
-                return
-            raise
         except MCPError as exc:
             info.error = exc.code
             await stream.finish(jsonrpc.error(request_id, exc), exc.status)
@@ -333,10 +337,7 @@ class Modern:
         await responder.write(
             _event(jsonrpc.notification("notifications/subscriptions/acknowledged", ack))
         )
-        task = asyncio.current_task()
-        if task is not None:
-            responder.on_disconnect(task.cancel)
-        try:
+        with responder.cancelled_on_disconnect():
             while not responder.closed and not engine.closing:
                 events = await engine.read_events(logs, timeout=engine.settings.sse_keepalive)
                 if not events and not engine.closing:
@@ -352,11 +353,6 @@ class Modern:
             closing = {"resultType": "complete", "_meta": tag}
             await responder.write(_event(jsonrpc.result(request_id, closing)))
             await responder.end_stream()
-        except asyncio.CancelledError:
-            if responder.closed and task is not None:
-                task.uncancel()
-                return
-            raise
 
 
 def _event(message: dict[str, Any]) -> bytes:

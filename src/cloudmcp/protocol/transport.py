@@ -6,6 +6,7 @@ hand the engine a `Responder` that writes either one body or an SSE stream.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -87,6 +88,28 @@ class Responder(ABC):
 
     def on_disconnect(self, callback: Callable[[], object]) -> None:  # noqa: B027
         """Call `callback` if the client goes away before the response ends."""
+
+    def cancelled_on_disconnect(self) -> CancelledOnDisconnect:
+        """`with responder.cancelled_on_disconnect():` the client going away cancels the
+        work inside, and the request then ends quietly: there is nobody left to answer."""
+        return CancelledOnDisconnect(self)
+
+
+class CancelledOnDisconnect:
+    def __init__(self, responder: Responder) -> None:
+        self.responder = responder
+        self.task: asyncio.Task[Any] | None = None
+
+    def __enter__(self) -> None:
+        self.task = asyncio.current_task()
+        if self.task is not None:
+            self.responder.on_disconnect(self.task.cancel)
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> bool:
+        if kind is asyncio.CancelledError and self.responder.closed and self.task is not None:
+            self.task.uncancel()
+            return True
+        return False
 
 
 def sse_event(data: bytes, event_id: str | None = None, retry_ms: int | None = None) -> bytes:
