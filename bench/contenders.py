@@ -50,11 +50,19 @@ class Contender:
         ]  # fmt: skip
 
 
+# Like the peers (uvicorn --no-access-log, no metrics): cloudmcp's per-request access log
+# and metrics off. bench/ops_overhead.py measures what turning them on costs.
+LIKE_PEERS = {"ACCESS_LOG": "off", "METRICS": "off"}
+
 CONTENDERS = (
     Contender("floor", "floor (bare ASGI)", "floor", ("2026", "legacy"), "floor_app:app"),
-    Contender("cloudmcp", "cloudmcp", "cloudmcp", ("2026", "session")),
+    Contender("cloudmcp", "cloudmcp", "cloudmcp", ("2026", "session"), env=LIKE_PEERS),
     Contender(
-        "cloudmcp-redis", "cloudmcp + Redis", "cloudmcp", ("session",), env={"REDIS_URL": REDIS_URL}
+        "cloudmcp-redis",
+        "cloudmcp + Redis",
+        "cloudmcp",
+        ("session",),
+        env={**LIKE_PEERS, "REDIS_URL": REDIS_URL},
     ),
     Contender(
         "sdk-json", "SDK stateless JSON", "sdk", ("2026", "legacy"), "sdk_app:json_app", True

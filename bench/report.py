@@ -163,7 +163,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"`wrk` ({meta['connections']} connections) on core 1, loopback, "
         f"{meta['rounds']} interleaved rounds of {meta['duration_s']:g} s per contender "
         f"after a warm-up. Medians with (min-max) over the rounds; ratios are computed "
-        f"round by round against the same round's reference."
+        f"round by round against the same round's reference. Every server runs under "
+        f"uvicorn (uvloop, httptools) with no per-request logging: cloudmcp with "
+        f"`ACCESS_LOG=off METRICS=off`, whose cost `bench/ops_overhead.py` measures."
     )
     out += ["", "**Warm `tools/call echo`, Streamable HTTP**", ""]
     out.append(
