@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import mcp
 import msgspec
+import pytest
+from cloudmcp_serving import Served, serve
+from mcp import types
 
 from cloudmcp.settings import Settings
 
@@ -25,3 +30,32 @@ def test_front_door_commands() -> None:
     assert "```sh\nmake serve\n```" in readme and "```sh\nmake test\n```" in readme
     assert re.search(r"^serve:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.fixture(scope="module")
+def readme_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The README's "Write a server" example, served as written."""
+    readme = (ROOT / "README.md").read_text()
+    found = re.search(r"## Write a server\n\n```python\n(.*?)```", readme, re.S)
+    assert found, "the README lost its example"
+    folder = tmp_path_factory.mktemp("readme")
+    (folder / "inventory.py").write_text(found[1])
+    yield from serve(folder / "inventory.py", folder / "server.log")
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_readme_example_works(readme_app: Served, mode: str) -> None:
+    async def confirm(context: object, params: object) -> types.ElicitResult:
+        return types.ElicitResult(action="accept", content={"ok": True})
+
+    async with mcp.Client(readme_app.url, mode=mode, elicitation_callback=confirm) as client:  # type: ignore[arg-type]
+        stock = await client.call_tool("lookup", {"sku": "A1"})
+        assert stock.structured_content == {"sku": "A1", "warehouse": "main", "on_hand": 12}
+        refused = await client.call_tool("lookup", {"sku": "a-1"})
+        assert refused.is_error
+        ordered = await client.call_tool("restock", {"sku": "A1", "region": "eu"})
+        assert ordered.content[0].text == "ordered"  # type: ignore[union-attr]
+        summary = await client.read_resource("stock://north/summary")
+        assert '"skus":1200' in summary.contents[0].text  # type: ignore[union-attr]
+        prompt = await client.get_prompt("reorder_plan", {"warehouse": "north"})
+        assert "north" in prompt.messages[0].content.text  # type: ignore[union-attr]

@@ -26,9 +26,10 @@ async def main(url: str) -> dict[str, Any]:
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append(value)
 
-    async with streamablehttp_client(url) as (read, write, _), ClientSession(
-        read, write, elicitation_callback=_elicit
-    ) as session:
+    async with (
+        streamablehttp_client(url) as (read, write, _),
+        ClientSession(read, write, elicitation_callback=_elicit) as session,
+    ):
         init = await session.initialize()
         tools = await session.list_tools()
         simple = await session.call_tool("test_simple_text", {})
