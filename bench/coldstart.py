@@ -23,7 +23,12 @@ import venvs
 import wire
 from contenders import SERVER_CORE
 
-EVENT_TEMPLATE = Path("/work/shared/lambda-events/apigw-v2-http-api-proxy.json")
+# shared/ sits beside the repository; the workplace keeps one at /work/shared.
+_EVENTS = [venvs.BENCH.parent.parent / "shared", Path("/work/shared")]
+EVENT_TEMPLATE = next(
+    (p for p in (d / "lambda-events/apigw-v2-http-api-proxy.json" for d in _EVENTS) if p.exists()),
+    _EVENTS[0] / "lambda-events/apigw-v2-http-api-proxy.json",
+)
 RUNTIME = venvs.BENCH / "apps" / "lambda_runtime.py"
 MODES = ("pyc", "source")
 

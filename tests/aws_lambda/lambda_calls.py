@@ -23,7 +23,12 @@ from cloudmcp.aws_lambda.local import LocalContext, make_event, read_response
 ROOT = Path(__file__).resolve().parents[2]
 CONFORMANCE_FIXTURE = ROOT / "examples" / "conformance" / "server.py"
 EXAMPLE = ROOT / "src" / "cloudmcp" / "example.py"
-SHARED_EVENTS = Path("/work/shared/lambda-events")
+# shared/ sits beside the repository (in CI too); the workplace keeps one at /work/shared.
+SHARED_EVENTS = next(
+    (p for p in (ROOT.parent / "shared" / "lambda-events", Path("/work/shared/lambda-events"))
+     if p.is_dir()),
+    ROOT.parent / "shared" / "lambda-events",
+)  # fmt: skip
 #: The shared sample events, by the event kind each is.
 SHARED = {
     "api-gateway-v1": SHARED_EVENTS / "apigw-v1-rest-aws-proxy.json",
