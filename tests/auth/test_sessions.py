@@ -88,10 +88,11 @@ async def instance(settings: Settings) -> AsyncIterator[Wire]:
             await app.engine.close()
 
 
-@pytest.mark.skipif(not redis_available(), reason=f"no Redis at {REDIS_URL}")
 async def test_session_bound_to_principal_across_instances_with_redis(
     authorization_server: AuthorizationServer,
 ) -> None:
+    if not redis_available():
+        pytest.fail(f"no Redis at {REDIS_URL}: run scripts/install-tools.sh to start it")
     prefix = f"cloudmcp-test-auth-{secrets.token_hex(6)}:"
     settings = oauth_settings(authorization_server, redis_url=REDIS_URL, key_prefix=prefix)
     alice = authorization_server.token(sub="alice")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis_support import delete_prefix, redis_available
+from redis_support import delete_prefix, require_redis
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -21,8 +21,7 @@ from instances import STATE_APP, Instance, start_many, state_key  # noqa: E402
 
 @pytest.fixture(scope="module", autouse=True)
 def _redis() -> None:
-    if not redis_available():
-        pytest.skip("these tests need the real Redis at 127.0.0.1:6379")
+    require_redis()
 
 
 @pytest.fixture(scope="module")

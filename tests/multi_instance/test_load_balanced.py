@@ -30,7 +30,12 @@ from instances import (
 from redis_support import delete_prefix
 from session_client import initialize, post, request, result, tool
 
-pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed")
+
+@pytest.fixture(autouse=True, scope="module")
+def _nginx() -> None:
+    if nginx_binary() is None:
+        pytest.fail("nginx is not installed: run scripts/install-tools.sh")
+
 
 INSTANCE_HEADER = "x-cloudmcp-instance"
 

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from redis_support import REDIS_URL, delete_prefix, requires_redis
+from redis_support import REDIS_URL, delete_prefix, require_redis
 
 from cloudmcp.state.memory import MemoryStore
 from cloudmcp.state.store import Store
@@ -26,11 +26,12 @@ def prefix() -> str:
     return f"cloudmcp-test:{secrets.token_hex(6)}:"
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=requires_redis())])
+@pytest.fixture(params=["memory", "redis"])
 async def store(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[Store]:
     if request.param == "memory":
         yield MemoryStore()
         return
+    require_redis()
     from cloudmcp.state.redis import RedisStore
 
     redis_store = RedisStore(REDIS_URL)

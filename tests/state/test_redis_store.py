@@ -9,12 +9,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-from redis_support import REDIS_URL, delete_prefix, requires_redis
+from redis_support import REDIS_URL, delete_prefix, require_redis
 
 from cloudmcp.state.redis import RedisStore
 from cloudmcp.state.store import StoreUnavailable
 
-pytestmark = requires_redis()
+
+@pytest.fixture(autouse=True)
+def _redis() -> None:
+    require_redis()
+
 
 # Nothing listens here: connections are refused at once.
 DOWN_URL = "redis://127.0.0.1:1/0"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from redis_support import delete_prefix, redis_available, requires_redis
+from redis_support import delete_prefix, redis_available, require_redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "multi_instance"))
 
@@ -26,7 +26,11 @@ from session_client import headers, initialize, modern_call, post, request, resu
 
 from cloudmcp.protocol.errors import SERVICE_UNAVAILABLE
 
-pytestmark = requires_redis()
+
+@pytest.fixture(autouse=True)
+def _redis() -> None:
+    require_redis()
+
 
 # How CI runs Redis; the test starts it again exactly so.
 REDIS_SERVER = [

@@ -121,6 +121,10 @@ class SecretsManager:
         self.secret_key = secret_key
         self.session_token = session_token
         self.endpoint = endpoint or f"https://secretsmanager.{region}.amazonaws.com/"
+        if not self.endpoint.startswith(("https://", "http://")):
+            # An override comes from the environment: never let it name a file or a scheme
+            # urllib would open some other way.
+            raise ValueError(f"the Secrets Manager endpoint must be an http(s) URL: {endpoint!r}")
         self.timeout = timeout
 
     @classmethod
@@ -152,7 +156,8 @@ class SecretsManager:
         )
         request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            # nosec B310 below: the endpoint's scheme is checked to be http(s) in __init__.
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # nosec B310
                 answer = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = _error(exc.read())
