@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.context import CAPABILITY_FOR, Context, InputRequired
 from cloudmcp.protocol.errors import (
+    INTERNAL_ERROR,
     MCPError,
     header_mismatch,
     invalid_params,
@@ -249,8 +250,10 @@ class Modern:
         try:
             result = await engine.run(handler, params, ctx)
         except InputRequired as needed:
-            if method not in MAY_REQUIRE_INPUT:
-                raise
+            if method not in MAY_REQUIRE_INPUT:  # the spec allows asking on three methods only
+                error = MCPError(INTERNAL_ERROR, f"{method} cannot ask the client for input")
+                await stream.finish(jsonrpc.error(request_id, error))
+                return
             state = engine.keyring.seal(
                 {"q": _fingerprint(request, method, params), "r": exchange.used},
                 engine.settings.state_ttl,
@@ -287,12 +290,7 @@ class Modern:
 
     def decorate(self, result: dict[str, Any], cacheable: bool) -> dict[str, Any]:
         result["resultType"] = "complete"
-        meta = result.get("_meta")
-        result["_meta"] = (
-            {**meta, META_SERVER: self.engine.server_info}
-            if meta
-            else {META_SERVER: self.engine.server_info}
-        )
+        result["_meta"] = {**(result.get("_meta") or {}), META_SERVER: self.engine.server_info}
         if cacheable:
             result.setdefault("ttlMs", self.engine.settings.list_ttl_ms)
             result.setdefault("cacheScope", self.engine.cache_scope)
