@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloudmcp_serving import cloudmcp_command, free_port
+from cloudmcp_serving import cloudmcp_command, free_port, run_server
 from wire import ACCEPT, events, meta, modern_headers
 
 from cloudmcp.app.application import MCPApp
@@ -187,29 +184,9 @@ def elapsed(started: float) -> float:
 
 
 def lambda_serve(target: Path, kind: str, log: Path) -> Iterator[str]:
+    """`cloudmcp lambda serve TARGET --event KIND` on a free port; yields its MCP URL."""
     port = free_port()
     command = [*cloudmcp_command(), "lambda", "serve", str(target), "--event", kind]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    env = {k: v for k, v in os.environ.items() if k != "PORT"}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"lambda serve did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    for served in run_server(command, port, log, path="/mcp"):
+        yield served.url
