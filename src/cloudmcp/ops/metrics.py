@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from prometheus_client import multiprocess as _multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from cloudmcp.ops.observer import StateGains
 from cloudmcp.ops.summary import LEGACY_ERA, Summary
 from cloudmcp.protocol.transport import HttpRequest, Responder
 
@@ -195,8 +196,7 @@ class PrometheusSink:
         #: Session id -> when this process last served it.
         self._sessions: dict[str, float] = {}
         self._store_timers: dict[tuple[str, str], Any] = {}
-        self._state_engine: object = None
-        self._state_seen = (0, 0, 0)
+        self._gains = StateGains()
 
     def record(self, summary: Summary, request: HttpRequest, responder: Responder) -> None:
         if summary.ops_route:
@@ -275,16 +275,8 @@ class PrometheusSink:
 
     def _state_changes(self) -> None:
         """What the engine's own counters (result cache, rate limits) gained."""
-        engine = self.app._engine
-        counters = getattr(engine, "counters", None)
-        if counters is None:
-            return
-        if engine is not self._state_engine:  # a new engine (after a lifespan) starts at 0
-            self._state_engine = engine
-            self._state_seen = (0, 0, 0)
-        now = (counters.cache_hits, counters.cache_misses, counters.rate_limited)
-        hits, misses, limited = (a - b for a, b in zip(now, self._state_seen, strict=True))
-        self._state_seen = now
+        # The engine as it is: a scrape before the first request builds nothing.
+        hits, misses, limited = self._gains.since_last(self.app._engine)
         if hits:
             self.metrics.cache.labels("hit").inc(hits)
         if misses:

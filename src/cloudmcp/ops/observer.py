@@ -29,14 +29,35 @@ class StateSink(Protocol):
     def rate_limited(self) -> None: ...
 
 
+class StateGains:
+    """What an engine's state counters (cache hits, cache misses, 429s) gained since the
+    last look. The engine counts in plain ints, so its hot paths never touch a metrics
+    library; a new engine (after a lifespan) counts from zero."""
+
+    def __init__(self) -> None:
+        self._engine: object = None
+        self._seen = (0, 0, 0)
+
+    def since_last(self, engine: object) -> tuple[int, int, int]:
+        counters = getattr(engine, "counters", None)
+        if counters is None:
+            return 0, 0, 0
+        if engine is not self._engine:
+            self._engine = engine
+            self._seen = (0, 0, 0)
+        now = (counters.cache_hits, counters.cache_misses, counters.rate_limited)
+        hits, misses, limited = (a - b for a, b in zip(now, self._seen, strict=True))
+        self._seen = now
+        return hits, misses, limited
+
+
 class OpsObserver:
     def __init__(self, app: MCPApp, sinks: list[Sink], state_sinks: list[StateSink]) -> None:
         self.app = app
         self.sinks = sinks
         self.state_sinks = state_sinks
         self._first = True
-        self._engine: object = None
-        self._seen = (0, 0, 0)
+        self._gains = StateGains()
 
     def observe(self, request: HttpRequest, responder: Responder, seconds: float) -> None:
         summary = summarize(self.app, request, responder, seconds)
@@ -51,20 +72,10 @@ class OpsObserver:
             sink.record(summary, request, responder)
 
     def _state_changes(self) -> None:
-        """Forward what `engine.counters` gained since the last request: the engine
-        counts in plain ints, so its hot paths never touch a metrics library."""
-        engine = self.app.engine
-        counters = getattr(engine, "counters", None)
-        if counters is None:
+        """Forward what `engine.counters` gained since the last request."""
+        hits, misses, limited = self._gains.since_last(self.app.engine)
+        if not (hits or misses or limited):
             return
-        if engine is not self._engine:  # a new engine (after a lifespan) counts from 0
-            self._engine = engine
-            self._seen = (0, 0, 0)
-        now = (counters.cache_hits, counters.cache_misses, counters.rate_limited)
-        if now == self._seen:
-            return
-        hits, misses, limited = (a - b for a, b in zip(now, self._seen, strict=True))
-        self._seen = now
         for sink in self.state_sinks:
             for _ in range(hits):
                 sink.cache_lookup(True)
