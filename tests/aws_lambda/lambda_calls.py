@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudmcp_serving import cloudmcp_command, free_port, run_server
-from wire import ACCEPT, events, meta, modern_headers
+from wire import ACCEPT, events, initialize, meta, modern_headers
 
 from cloudmcp.app.application import MCPApp
 from cloudmcp.app.loader import load_app
@@ -121,16 +121,7 @@ class LegacySession:
         self.handler = handler
         self.kind = kind
         self.version = version
-        init = {
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": version,
-                "capabilities": {"elicitation": {}, "sampling": {}},
-                "clientInfo": {"name": "lambda-test", "version": "1"},
-            },
-        }
+        init = initialize(version, "lambda-test")
         answer = invoke(handler, kind, init, {"content-type": "application/json", "accept": ACCEPT})
         assert answer.status == 200, answer.body
         self.initialize = answer.last

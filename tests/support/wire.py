@@ -43,6 +43,20 @@ def modern(
     return client.post(url, json=body, headers=modern_headers(method, name))
 
 
+def initialize(version: str = "2025-11-25", client: str = "wire-test") -> dict[str, Any]:
+    """The `initialize` request a legacy client opens its session with."""
+    return {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": version,
+            "capabilities": {"elicitation": {}, "sampling": {}},
+            "clientInfo": {"name": client, "version": "1"},
+        },
+    }
+
+
 class Session:
     """A legacy session opened with `initialize`."""
 
@@ -50,17 +64,7 @@ class Session:
         self.client = client
         self.url = url
         self.version = version
-        init = {
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": version,
-                "capabilities": {"elicitation": {}, "sampling": {}},
-                "clientInfo": {"name": "wire-test", "version": "1"},
-            },
-        }
-        response = client.post(url, json=init, headers={"accept": ACCEPT})
+        response = client.post(url, json=initialize(version), headers={"accept": ACCEPT})
         response.raise_for_status()
         self.id = response.headers["mcp-session-id"]
         self.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
