@@ -14,8 +14,6 @@ from typing import Any
 
 import msgspec
 
-from cloudmcp.protocol.jsonrpc import encode
-
 JSON = "application/json"
 SSE = "text/event-stream"
 
@@ -129,10 +127,6 @@ SSE_HEADERS: Headers = [
     # Tell nginx and similar proxies not to buffer the stream.
     ("x-accel-buffering", "no"),
 ]
-
-
-def json_body(message: Any) -> bytes:
-    return encode(message)
 
 
 @functools.lru_cache(maxsize=256)

@@ -8,9 +8,6 @@ MODERN = "2026-07-28"
 LEGACY = ("2025-11-25", "2025-06-18", "2025-03-26")
 SUPPORTED = (MODERN, *LEGACY)
 
-#: What a request without an `MCP-Protocol-Version` header is taken to speak (2025-06-18 §2.7).
-DEFAULT_LEGACY = "2025-03-26"
-
 
 def negotiate(requested: object) -> str:
     """The legacy revision to answer an `initialize` asking for `requested`."""
