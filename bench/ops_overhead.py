@@ -1,11 +1,19 @@
 """What metrics and access logs cost: `python bench/ops_overhead.py`.
 
-Serves bench/apps/cloudmcp_app.py with `cloudmcp serve` twice, operations off
-(`METRICS=off ACCESS_LOG=off`) and on (`METRICS=on ACCESS_LOG=on LOG_FORMAT=json`, the
-log going to a file, as a platform's log agent would take it), and drives each with
-wrk, alternating rounds so drift on a shared machine hits both alike. The server is
-pinned to one core and wrk to another when there are two. Prints requests/s per
-round, the medians, and the difference.
+Serves bench/apps/cloudmcp_app.py with `cloudmcp serve` in three configurations:
+operations off (`METRICS=off ACCESS_LOG=off`, as in the main bench), metrics only, and
+metrics with a JSON access line per request (written to a file, as a platform's log
+agent would take it).
+
+The servers run side by side on one core, each driven at once by its own wrk on the
+other core, every one saturated. The kernel gives each the same share of the core, so
+how many requests each answers in that time is the inverse of what a request costs
+it, and whatever slows the machine meanwhile slows all of them alike (measured one
+after the other, a shared VM's slow spells land on one configuration and not the
+other). Servers are started afresh several times, because one process can be slower
+than another for its whole life (memory layout), and each burst is compared with the
+same burst's "off". Reported: the medians of those ratios, and of server CPU time per
+request.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -28,15 +37,11 @@ sys.path.insert(0, str(BENCH))
 
 import wire  # noqa: E402 - the bench's own requests, from beside this script
 
-OFF = {"METRICS": "off", "ACCESS_LOG": "off", "OTEL_ENABLED": "off"}
-ON = {"METRICS": "on", "ACCESS_LOG": "on", "LOG_FORMAT": "json", "OTEL_ENABLED": "off"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+CONFIGS = {
+    "off": {"METRICS": "off", "ACCESS_LOG": "off"},
+    "metrics": {"METRICS": "on", "ACCESS_LOG": "off"},
+    "metrics+log": {"METRICS": "on", "ACCESS_LOG": "on", "LOG_FORMAT": "json"},
+}
 
 
 def pinned(command: list[str], core: int) -> list[str]:
@@ -45,109 +50,148 @@ def pinned(command: list[str], core: int) -> list[str]:
     return command
 
 
-def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    cloudmcp = ROOT / ".venv" / "bin" / "cloudmcp"
-    command = [str(cloudmcp), "serve", str(BENCH / "apps" / "cloudmcp_app.py"), "--port", str(port)]
-    environment = {k: v for k, v in os.environ.items() if k not in ("PORT", "REDIS_URL")}
-    environment.update(env)
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            pinned(command, 0), env=environment, stdout=sink, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process, port
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"cloudmcp serve did not start:\n{log.read_text()[-2000:]}")
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @classmethod
+    def start(cls, env: dict[str, str], log: Path) -> Server:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        cloudmcp = ROOT / ".venv" / "bin" / "cloudmcp"
+        app = BENCH / "apps" / "cloudmcp_app.py"
+        environment = {k: v for k, v in os.environ.items() if k not in ("PORT", "REDIS_URL")}
+        environment.update(env, OTEL_ENABLED="off")
+        with log.open("ab") as sink:
+            process = subprocess.Popen(
+                pinned([str(cloudmcp), "serve", str(app), "--port", str(port)], 0),
+                env=environment,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return cls(process, port)
+            except OSError:
+                time.sleep(0.1)
+        process.kill()
+        raise SystemExit(f"cloudmcp serve did not start:\n{log.read_text()[-2000:]}")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the process has used (Linux)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
 
 
-def session_for(port: int, wire_name: str) -> str:
-    return wire.open_session(port, "/mcp") if wire_name == "session" else ""
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU the process has used (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def run_wrk(port: int, wire_name: str, seconds: float, connections: int) -> tuple[float, int]:
+def load(server: Server, wire_name: str, seconds: float, connections: int) -> subprocess.Popen[str]:
     request = wire.echo_request(wire_name)
-    sessions = ",".join(session_for(port, wire_name) for _ in range(2))
+    sessions = ""
+    if wire_name == "session":
+        sessions = ",".join(wire.open_session(server.port, "/mcp") for _ in range(connections))
     env = {
         **os.environ,
         "BENCH_BODY": request.body,
         "BENCH_HEADERS": "\n".join(f"{k}: {v}" for k, v in request.headers.items()),
-        "BENCH_SESSIONS": sessions if wire_name == "session" else "",
+        "BENCH_SESSIONS": sessions,
     }
     command = [
-        "wrk",
-        "-t2",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "-s",
-        str(BENCH / "wrk" / "mcp.lua"),
-        f"http://127.0.0.1:{port}/mcp",
-    ]
-    out = subprocess.run(
-        pinned(command, 1), env=env, capture_output=True, text=True, check=True
-    ).stdout
-    summary = json.loads(out.strip().splitlines()[-1])
-    if summary["status"] or summary["connect"] or summary["timeout"]:
-        raise SystemExit(f"wrk saw errors: {summary}")
-    return float(summary["requests"]) / (summary["duration_us"] / 1e6), int(summary["requests"])
+        "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+        "-s", str(BENCH / "wrk" / "mcp.lua"), f"http://127.0.0.1:{server.port}/mcp",
+    ]  # fmt: skip
+    return subprocess.Popen(pinned(command, 1), env=env, stdout=subprocess.PIPE, text=True)
+
+
+def burst(
+    servers: dict[str, Server], wire_name: str, seconds: float, connections: int
+) -> dict[str, tuple[int, float]]:
+    """Drive every server at once: each one's answered requests and CPU seconds."""
+    before = {name: server.cpu_seconds() for name, server in servers.items()}
+    loads = {name: load(s, wire_name, seconds, connections) for name, s in servers.items()}
+    figures = {}
+    for name, running in loads.items():
+        out, _ = running.communicate()
+        summary = json.loads(out.strip().splitlines()[-1])
+        if summary["status"] or summary["connect"] or summary["timeout"]:
+            raise SystemExit(f"wrk saw errors against {name}: {summary}")
+        figures[name] = (int(summary["requests"]), servers[name].cpu_seconds() - before[name])
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wire", choices=wire.WIRES, default="2026")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--on", help="the 'on' environment instead, e.g. METRICS=on,ACCESS_LOG=off")
+    parser.add_argument("--starts", type=int, default=5, help="times to start fresh servers")
+    parser.add_argument("--bursts", type=int, default=3, help="bursts per start")
+    parser.add_argument("--seconds", type=int, default=5, help="length of one burst")
+    parser.add_argument("--connections", type=int, default=16, help="per server")
+    parser.add_argument("--only", help="measure these configurations (comma-separated) besides off")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="NAME:K=V,K=V",
+        help="another configuration to measure, e.g. 'text-log:ACCESS_LOG=on,LOG_FORMAT=text'",
+    )
     args = parser.parse_args()
-    on_env = dict(item.split("=", 1) for item in args.on.split(",")) if args.on else ON
+    configs = dict(CONFIGS)
+    for spec in args.config:
+        name, _, assignments = spec.partition(":")
+        configs[name] = dict(item.split("=", 1) for item in assignments.split(",") if item)
+    if args.only:
+        configs = {k: v for k, v in configs.items() if k == "off" or k in args.only.split(",")}
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed")
     work = Path(tempfile.mkdtemp(prefix="ops-overhead-"))
-    results: dict[str, list[float]] = {"off": [], "on": []}
-    cpu: dict[str, list[float]] = {"off": [], "on": []}
-    for round_number in range(args.rounds):
-        for label, env in (("off", OFF), ("on", on_env)):
-            log = work / f"{label}.log"
-            process, port = serve(env, log)
-            try:
-                run_wrk(port, args.wire, 1.0, args.connections)  # warm-up
-                before = cpu_seconds(process.pid)
-                rate, requests = run_wrk(port, args.wire, args.seconds, args.connections)
-                per_request = (cpu_seconds(process.pid) - before) / requests * 1e6
-            finally:
-                process.terminate()
-                process.wait(timeout=15)
-            results[label].append(rate)
-            cpu[label].append(per_request)
-            print(
-                f"round {round_number + 1} {label:>3}: {rate:9.0f} req/s"
-                f"  {per_request:6.1f} us CPU/request",
-                flush=True,
-            )
-    off, on = statistics.median(results["off"]), statistics.median(results["on"])
-    cpu_off, cpu_on = statistics.median(cpu["off"]), statistics.median(cpu["on"])
-    logged = sum(1 for _ in (work / "on.log").open()) if (work / "on.log").exists() else 0
-    print(f"\nwire {args.wire}, median of {args.rounds} rounds of {args.seconds:g}s:")
-    print(f"  operations off: {off:9.0f} req/s")
-    print(f"  operations on:  {on:9.0f} req/s  ({logged} log lines written)")
-    print(f"  cost:           {100 * (off - on) / off:+.1f}% of throughput")
-    print(
-        f"  server CPU:     {cpu_off:.1f} -> {cpu_on:.1f} us per request "
-        f"({100 * (cpu_on - cpu_off) / cpu_off:+.1f}%; steadier than req/s on a busy machine)"
+    ratios: dict[str, list[float]] = {name: [] for name in configs}
+    cpu: dict[str, list[float]] = {name: [] for name in configs}
+    for start in range(args.starts):
+        servers = {name: Server.start(env, work / f"{name}.log") for name, env in configs.items()}
+        try:
+            burst(servers, args.wire, 1, args.connections)  # warm-up
+            for number in range(args.bursts):
+                figures = burst(servers, args.wire, args.seconds, args.connections)
+                off = figures["off"][0]
+                for name, (requests, used) in figures.items():
+                    ratios[name].append(requests / off)
+                    cpu[name].append(used / requests * 1e6)
+                print(
+                    f"start {start + 1} burst {number + 1}: "
+                    + "  ".join(
+                        f"{name} {requests / args.seconds:6.0f}/s {used / requests * 1e6:5.1f} us"
+                        for name, (requests, used) in figures.items()
+                    ),
+                    flush=True,
+                )
+        finally:
+            for server in servers.values():
+                server.stop()
+    logged = sum(
+        1 for log in work.glob("*.log") for line in log.open() if "cloudmcp.access" in line
     )
     shutil.rmtree(work, ignore_errors=True)
+    count = args.starts * args.bursts
+    base = statistics.median(cpu["off"])
+    print(
+        f"\nwire {args.wire}, {len(configs)} servers side by side on one core, "
+        f"{count} bursts of {args.seconds} s, medians:"
+    )
+    print(f"  off: {base:.1f} us server CPU per request")
+    for name in list(configs)[1:]:
+        ratio = statistics.median(ratios[name])
+        extra = statistics.median(c - o for c, o in zip(cpu[name], cpu["off"], strict=True))
+        print(
+            f"  {name}: {ratio:.3f}x the throughput ({100 * (ratio - 1):+.1f}%), "
+            f"{extra:+.1f} us CPU per request ({100 * extra / base:+.1f}%)"
+        )
+    print(f"  ({logged} access lines written)")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ class Live:
     log: Path
 
     def lines(self) -> list[str]:
-        # Access lines leave in batches at most FLUSH_AFTER (10 ms) apart: let them land.
+        # Access lines leave in batches, at most 20 ms late (cloudmcp.ops.batch): let them land.
         time.sleep(0.1)
         return self.log.read_text(errors="replace").splitlines()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -159,6 +160,23 @@ def test_every_log_line_is_json_with_the_request_fields(traffic: Live) -> None:
     assert not [r for r in access if r["path"] in ("/health", "/metrics")]
     text = traffic.log.read_text()
     assert SECRET not in text
+
+
+def test_text_access_lines_name_the_call_and_its_duration(tmp_path: Path) -> None:
+    from ops_serving import start, stop
+
+    server = start(tmp_path, {"LOG_FORMAT": "text"})
+    try:
+        with httpx.Client(timeout=10) as client:
+            assert call_tool(client, server.url, "echo", text="hi").status_code == 200
+            assert modern(client, server.url, "made/up").status_code == 404
+        access = [line for line in server.lines() if "cloudmcp.access:" in line]
+        assert re.fullmatch(
+            r"INFO +cloudmcp\.access: tools/call echo 200 in \d+\.\d{3} ms", access[-2]
+        )
+        assert re.fullmatch(r"WARNING cloudmcp\.access: made/up 404 in \d+\.\d{3} ms", access[-1])
+    finally:
+        stop(server)
 
 
 def test_cloud_run_trace_fields(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import gc
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from cloudmcp.eventloop import running_loop
 from cloudmcp.protocol.errors import MCPError
 from cloudmcp.protocol.transport import Headers, HttpRequest, Responder
 from cloudmcp.server import INSTANCE_HEADER, Server, instance_name
@@ -62,11 +63,11 @@ class AsgiResponder(Responder):
     def on_disconnect(self, callback: Callable[[], object]) -> None:
         self._callbacks.append(callback)
         if self._watcher is None and self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(WATCH_AFTER, self._watch_now)
+            self._timer = running_loop().call_later(WATCH_AFTER, self._watch_now)
 
     def _watch_now(self) -> None:
         if self._watcher is None:
-            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+            self._watcher = running_loop().create_task(self._watch())
 
     async def _watch(self) -> None:
         while (await self._receive())["type"] != "http.disconnect":

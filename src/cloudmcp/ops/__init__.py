@@ -20,7 +20,7 @@ from cloudmcp.ops.config import OpsConfig, Platform
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
-    from cloudmcp.ops.observer import Sink, StateSink
+    from cloudmcp.ops.observer import OpsObserver, Sink, StateSink
     from cloudmcp.ops.storewatch import StoreRecorder
     from cloudmcp.state.store import Store
 
@@ -36,11 +36,18 @@ class Ops(msgspec.Struct):
     config: OpsConfig
     metrics: Any = None
     sinks: tuple[Any, ...] = ()
+    observer: OpsObserver | None = None
 
     def flush(self) -> None:
-        """Write buffered log and EMF lines now (the end of a Lambda invocation)."""
+        """Record every request answered so far and write buffered log and EMF lines now
+        (before a scrape, at the end of a Lambda invocation, at exit)."""
         from cloudmcp.ops.logs import flush_lines
 
+        if self.observer is not None:
+            self.observer.flush()
+        for sink in self.sinks:
+            if hasattr(sink, "flush"):
+                sink.flush()
         flush_lines()
 
     def uvicorn_options(self) -> dict[str, Any]:
@@ -84,9 +91,9 @@ def install(
         # Sinks that count per request what the engine counted (EMF); Prometheus reads
         # the engine's counters itself when it flushes.
         state = [s for s in sinks if hasattr(s, "cache_lookup")]
-        app.observers.append(
-            OpsObserver(app, cast("list[Sink]", sinks), cast("list[StateSink]", state))
-        )
+        ops.observer = OpsObserver(app, cast("list[Sink]", sinks), cast("list[StateSink]", state))
+        app.observers.append(ops.observer)
+        atexit.register(ops.flush)
     ops.sinks = tuple(sinks)
     _installed[app] = ops
     return ops
@@ -115,15 +122,13 @@ def _metrics_sinks(app: MCPApp, config: OpsConfig, ops: Ops) -> list[Any]:
         return []
     figures = metrics.process_metrics()
     metrics.describe_app(figures, app, config.platform)
-    sink = metrics.PrometheusSink(figures, app)
-    app.routes.setdefault("/metrics", metrics.metrics_route(figures, sink))
-    # At exit (hooks run last-registered first): the last counts into the shared files,
-    # then this worker's live gauges out of them.
+    app.routes.setdefault("/metrics", metrics.metrics_route(figures, ops.flush))
+    # At exit, after `ops.flush` has written the last counts into the shared files
+    # (hooks run last-registered first), this worker's live gauges leave them.
     if folder:
         atexit.register(metrics.on_worker_exit)
-    atexit.register(sink.flush)
     ops.metrics = figures
-    return [sink]
+    return [metrics.PrometheusSink(figures, app)]
 
 
 def _watch_store(app: MCPApp, recorders: list[StoreRecorder]) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 import msgspec
 
 from cloudmcp.ops.logs import write_line
-from cloudmcp.ops.summary import Summary
-from cloudmcp.protocol.transport import HttpRequest, Responder
+from cloudmcp.ops.observer import Recorder
+from cloudmcp.ops.summary import Answered, Summary, request_id
 
 _encode = msgspec.json.Encoder().encode
 
@@ -31,6 +31,8 @@ _TOOL_METRICS = [
 
 
 class EmfSink:
+    detailed = True  # its lines carry the request id
+
     def __init__(self, namespace: str, service: str) -> None:
         self.namespace = namespace
         self.service = service
@@ -43,8 +45,8 @@ class EmfSink:
     def _directive(self, *dimensions: list[str], metrics: list[dict[str, str]]) -> dict[str, Any]:
         return {"Namespace": self.namespace, "Dimensions": list(dimensions), "Metrics": metrics}
 
-    def line(self, summary: Summary, request: HttpRequest) -> dict[str, Any]:
-        ms = round(summary.seconds * 1000, 3)
+    def line(self, summary: Summary, answered: Answered) -> dict[str, Any]:
+        ms = round(answered.seconds * 1000, 3)
         # Per service, and per method, era and outcome: one metric set, two rollups.
         directives = [
             self._directive(
@@ -59,7 +61,7 @@ class EmfSink:
             "Requests": 1,
             "Latency": ms,
             "status": summary.status,
-            "request_id": summary.request_id,
+            "request_id": request_id(answered),
         }
         if summary.tool is not None:
             directives.append(self._directive(["Service", "Tool"], metrics=_TOOL_METRICS))
@@ -111,10 +113,15 @@ class EmfSink:
         self._cache = [0, 0]
         return metrics
 
-    def record(self, summary: Summary, request: HttpRequest, responder: Responder) -> None:
+    def recorder(self, summary: Summary) -> Recorder | None:
         if summary.ops_route:
-            return
-        write_line(_encode(self.line(summary, request)) + b"\n")
+            return None
+
+        # One line per invocation: nothing here is worth preparing per kind.
+        def record(answered: Answered) -> None:
+            write_line(_encode(self.line(summary, answered)) + b"\n")
+
+        return record
 
     def cold_start(self, seconds: float) -> None:
         self._cold_start = seconds

@@ -12,7 +12,6 @@ records get known secret-looking fields and bearer tokens redacted.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import hashlib
 import logging
@@ -20,14 +19,14 @@ import os
 import re
 import sys
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
+from cloudmcp.ops.batch import Batch
 from cloudmcp.ops.config import OpsConfig
-from cloudmcp.ops.summary import Summary
-from cloudmcp.protocol.transport import HttpRequest, Responder
+from cloudmcp.ops.observer import Recorder
+from cloudmcp.ops.summary import Answered, Summary, request_id
 
 _encode = msgspec.json.Encoder().encode
 # App log records may carry any object as an extra: write what JSON cannot hold as repr().
@@ -50,18 +49,22 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))
 
 
 class _Clock:
-    """RFC 3339 timestamps; the seconds part is formatted once per second."""
+    """RFC 3339 timestamps, formatted once per millisecond (many requests share one)."""
 
     def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
+        self._milli = self._second = -1
+        self._prefix = self._text = ""
 
     def stamp(self, now: float) -> str:
-        second, milli = divmod(int(now * 1000), 1000)
-        if second != self._second:
-            self._second = second
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{milli:03d}Z"
+        milli = int(now * 1000)
+        if milli != self._milli:
+            self._milli = milli
+            second, part = divmod(milli, 1000)
+            if second != self._second:
+                self._second = second
+                self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._text = f"{self._prefix}.{part:03d}Z"
+        return self._text
 
 
 _clock = _Clock()
@@ -80,58 +83,21 @@ def _write_now(data: bytes) -> None:
         stream.flush()
 
 
-#: Lines wait at most this long, or until this many are pending, before one write.
-FLUSH_AFTER = 0.01
-FLUSH_LINES = 64
-
-
-class _LineBatcher:
-    """Lines leave in one write per batch: after FLUSH_AFTER seconds, or FLUSH_LINES lines.
-
-    A write per line would be a syscall per request, and so would a flush per event
-    loop turn under load (a turn answers only a few requests). A buffer flushed on a
-    timer delays a line by 10 ms at most, and shutdown flushes what is left.
-    """
-
-    def __init__(self) -> None:
-        self._pending: list[bytes] = []
-        self._timer: asyncio.TimerHandle | None = None
-
-    def write(self, line: bytes) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # a thread with no loop (a tool run in a worker thread)
-            _write_now(line)
-            return
-        self._pending.append(line)
-        if len(self._pending) >= FLUSH_LINES:
-            self.flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(FLUSH_AFTER, self.flush)
-
-    def flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            _write_now(data)
-
-
-_batcher = _LineBatcher()
-atexit.register(_batcher.flush)
+# A write per line would be a syscall per request: lines leave in batches instead,
+# at most 10 ms late, and whatever is left at exit.
+_lines: Batch[bytes] = Batch(lambda lines: _write_now(b"".join(lines)))
+atexit.register(_lines.flush)
 
 
 def flush_lines() -> None:
     """Write what is buffered now."""
-    _batcher.flush()
+    _lines.flush()
 
 
 def write_line(line: bytes) -> None:
-    """One line (ending in a newline) to stdout, before this turn of the event loop ends;
-    platforms ship each line as one log entry."""
-    _batcher.write(line)
+    """One line (ending in a newline) to stdout, within 10 ms; platforms ship each line
+    as one log entry."""
+    _lines.add(line)
 
 
 # trace context
@@ -168,10 +134,13 @@ def parse_cloud_trace(value: str | None) -> tuple[str, str | None, bool] | None:
     return trace, span, options.strip() == "o=1"
 
 
-def trace_fields(headers: Mapping[str, str], config: OpsConfig) -> dict[str, Any]:
-    found: tuple[str, str | None, bool] | None = parse_traceparent(headers.get("traceparent"))
+def trace_fields(
+    traceparent: str | None, cloud_trace: str | None, config: OpsConfig
+) -> dict[str, Any]:
+    """The trace fields of a log line, from `traceparent` or else `X-Cloud-Trace-Context`."""
+    found: tuple[str, str | None, bool] | None = parse_traceparent(traceparent)
     if found is None:
-        found = parse_cloud_trace(headers.get("x-cloud-trace-context"))
+        found = parse_cloud_trace(cloud_trace)
     if found is None:
         return {}
     trace, span, sampled = found
@@ -199,19 +168,17 @@ def _session_tag(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()[:16]
 
 
-class AccessLine(msgspec.Struct, omit_defaults=True):
-    """One request's log line. A struct, not a dict: it encodes in half the time."""
+class AccessKind(msgspec.Struct, omit_defaults=True):
+    """The fields every access line of one kind of request shares; each line adds its
+    time, duration, request id, and the headers that vary (user agent, session, trace)."""
 
-    time: str
     severity: str
     message: str
     http_method: str
     path: str
     status: int
-    duration_ms: float
     era: str
     outcome: str
-    request_id: str
     logger: str
     method: str | None = None
     protocol_version: str | None = None
@@ -219,18 +186,10 @@ class AccessLine(msgspec.Struct, omit_defaults=True):
     target: str | None = None
     error_code: int | None = None
     rejected: str | None = None
-    session: str | None = None
-    user_agent: str | None = None
-    trace_id: str | None = None
-    gcp_trace: str | None = msgspec.field(default=None, name="logging.googleapis.com/trace")
-    gcp_span: str | None = msgspec.field(default=None, name="logging.googleapis.com/spanId")
-    gcp_sampled: bool | None = msgspec.field(
-        default=None, name="logging.googleapis.com/trace_sampled"
-    )
 
 
-#: Kinds of request whose fixed line part is kept; a flood of new kinds only resets it.
-_KINDS_KEPT = 512
+#: User agents whose line fragment is kept; a flood of new ones only resets them.
+_AGENTS_KEPT = 64
 
 
 class AccessLog:
@@ -239,108 +198,72 @@ class AccessLog:
     def __init__(self, config: OpsConfig) -> None:
         self.config = config
         self.json = config.log_format == "json"
-        self._fixed: dict[tuple[object, ...], bytes] = {}
+        self._agents: dict[str, str] = {}
 
-    def line(self, summary: Summary, request: HttpRequest) -> AccessLine:
-        ms = round(summary.seconds * 1000, 3)
-        info = request.info
-        what = info.method or f"{request.method} {summary.path}"
+    detailed = True
+
+    def kind(self, summary: Summary) -> AccessKind:
+        what = summary.rpc_method or f"{summary.http_method} {summary.path}"
         target = f" {summary.name}" if summary.name else ""
-        headers = request.headers
-        line = AccessLine(
-            time=_clock.stamp(time.time()),
+        tool = summary.rpc_method == "tools/call"
+        return AccessKind(
             severity=_severity(summary.status),
             message=f"{what}{target} {summary.status}",
-            http_method=request.method,
+            http_method=summary.http_method,
             path=summary.path,
             status=summary.status,
-            duration_ms=ms,
             era=summary.era,
             outcome=summary.outcome,
-            request_id=summary.request_id,
             logger="cloudmcp.access",
-            method=info.method,
+            method=summary.rpc_method,
             protocol_version=summary.version or None,
+            tool=summary.name if tool else None,
+            target=None if tool else summary.name,
             error_code=summary.error,
             rejected=summary.cause,
         )
-        if info.method == "tools/call":
-            line.tool = summary.name
-        elif summary.name:
-            line.target = summary.name
-        session = headers.get("mcp-session-id")
-        if session:
-            line.session = _session_tag(session)
-        agent = headers.get("user-agent")
-        if agent:
-            line.user_agent = agent[:256]
-        if "traceparent" in headers or "x-cloud-trace-context" in headers:
-            for name, value in trace_fields(headers, self.config).items():
-                setattr(line, _TRACE_ATTRIBUTES[name], value)
-        return line
 
-    def fields(self, summary: Summary, request: HttpRequest) -> dict[str, Any]:
-        """The line as a dict, by the names it is written with."""
-        decoded: dict[str, Any] = msgspec.json.decode(_encode(self.line(summary, request)))
-        return decoded
-
-    def record(self, summary: Summary, request: HttpRequest, responder: Responder) -> None:
+    def recorder(self, summary: Summary) -> Recorder | None:
         if summary.ops_route and summary.status < 400:
-            return  # probes every few seconds would drown the requests that matter
+            return None  # probes every few seconds would drown the requests that matter
+        kind = self.kind(summary)
         if not self.json:
-            line = self.line(summary, request)
-            write_line(f"{line.severity:<7} cloudmcp.access: {line.message}\n".encode())
-            return
-        # Lines of one kind of request differ only in time, duration, id, session and
-        # trace: encode the rest once per kind, and per request only what changes.
-        headers = request.headers
-        kind = (summary.method, summary.name, summary.status, summary.outcome, summary.era,
-                summary.version, summary.path, request.method, summary.error, summary.cause,
-                headers.get("user-agent"))  # fmt: skip
-        fixed = self._fixed.get(kind)
-        if fixed is None:
-            if len(self._fixed) >= _KINDS_KEPT:
-                self._fixed.clear()
-            fixed = self._fixed[kind] = self._fixed_part(summary, request)
-        parts = [
-            fixed,
-            b',"time":"',
-            _clock.stamp(time.time()).encode(),
-            b'","duration_ms":',
-            str(round(summary.seconds * 1000, 3)).encode(),
-            b',"request_id":',
-            _encode(summary.request_id),
-        ]
-        session = headers.get("mcp-session-id")
-        if session:
-            parts += (b',"session":"', _session_tag(session).encode(), b'"')
-        if "traceparent" in headers or "x-cloud-trace-context" in headers:
-            parts += (b",", _encode(trace_fields(headers, self.config))[1:-1])
-        parts.append(b"}\n")
-        write_line(b"".join(parts))
+            text = f"{kind.severity:<7} cloudmcp.access: {kind.message} in {{:.3f}} ms\n"
 
-    def _fixed_part(self, summary: Summary, request: HttpRequest) -> bytes:
-        """The line's fields that every request of its kind shares, as an open JSON object."""
-        line = self.line(summary, request)
-        line.time = line.request_id = ""
-        line.session = None
-        line.trace_id = line.gcp_trace = line.gcp_span = None
-        line.gcp_sampled = None
-        fields = msgspec.json.decode(_encode(line))
-        for dynamic in ("time", "duration_ms", "request_id"):
-            del fields[dynamic]
-        return _encode(fields)[:-1]
+            def record_text(answered: Answered) -> None:
+                write_line(text.format(answered.seconds * 1000).encode())
+
+            return record_text
+        # The shared fields encoded once, as an open JSON object.
+        fixed = _encode(kind).decode()[:-1]
+        stamp, agents, config = _clock.stamp, self._agents, self.config
+
+        def record(answered: Answered) -> None:
+            extra = ""
+            agent = answered.user_agent
+            if agent:
+                extra = agents.get(agent) or self._agent_field(agent)
+            if answered.session:
+                extra += f',"session":"{_session_tag(answered.session)}"'
+            if answered.traceparent or answered.cloud_trace:
+                trace = trace_fields(answered.traceparent, answered.cloud_trace, config)
+                extra += "," + _encode(trace)[1:-1].decode() if trace else ""
+            write_line(
+                f'{fixed},"time":"{stamp(answered.at)}",'
+                f'"duration_ms":{answered.seconds * 1000:.3f},'
+                f'"request_id":{_encode(request_id(answered)).decode()}{extra}}}\n'.encode()
+            )
+
+        return record
+
+    def _agent_field(self, agent: str) -> str:
+        if len(self._agents) >= _AGENTS_KEPT:
+            self._agents.clear()
+        field = self._agents[agent] = f',"user_agent":{_encode(agent[:256]).decode()}'
+        return field
 
     def cold_start(self, seconds: float) -> None:
         pass
-
-
-_TRACE_ATTRIBUTES = {
-    "trace_id": "trace_id",
-    "logging.googleapis.com/trace": "gcp_trace",
-    "logging.googleapis.com/spanId": "gcp_span",
-    "logging.googleapis.com/trace_sampled": "gcp_sampled",
-}
 
 
 # the `cloudmcp` loggers

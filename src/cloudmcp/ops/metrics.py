@@ -8,18 +8,19 @@ by whichever worker, adds them up.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from bisect import bisect_left
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client import multiprocess as _multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from cloudmcp.ops.observer import StateGains
-from cloudmcp.ops.summary import LEGACY_ERA, Summary
+from cloudmcp.eventloop import running_loop
+from cloudmcp.ops.observer import Recorder, StateGains
+from cloudmcp.ops.summary import LEGACY_ERA, Answered, Summary
 from cloudmcp.protocol.transport import HttpRequest, Responder
 
 if TYPE_CHECKING:
@@ -156,11 +157,6 @@ class _Timings:
         self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one is +Inf
         self.total = 0.0
 
-    def add(self, seconds: float) -> None:
-        # Prometheus buckets are `value <= bound`: the first bound not below the value.
-        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
-        self.total += seconds
-
     def flush_into(self, child: Any) -> None:
         # Histogram children keep per-bucket values (`_buckets`, `_sum`) that `observe`
         # increments one at a time; adding a second's worth at once is the same sum.
@@ -172,13 +168,19 @@ class _Timings:
         self.total = 0.0
 
 
+#: A count not yet handed to prometheus_client: a one-item list, shared by every kind
+#: of request with the same labels.
+Cell = list[int]
+
+
 class PrometheusSink:
     """Counts each answered request in plain ints and lists, and hands the totals to
     prometheus_client at most once a second and before each scrape.
 
     prometheus_client takes a lock per increment (and, with several workers, writes a
     memory-mapped file): a few of those per request cost more than the rest of the
-    bookkeeping together. Batched, a request costs a few dictionary updates.
+    bookkeeping together. Batched, with each kind's cells found once, a request costs
+    a few list increments.
     """
 
     def __init__(self, metrics: Metrics, app: MCPApp, *, flush_every: float = 1.0) -> None:
@@ -186,46 +188,65 @@ class PrometheusSink:
         self.app = app
         self.session_ttl = app.settings.session_ttl
         self.flush_every = flush_every
-        self._requests: dict[tuple[str, str, str, str], int] = {}
+        self._requests: dict[tuple[str, str, str, str], Cell] = {}
         self._durations: dict[tuple[str, str], _Timings] = {}
         self._tools: dict[str, _Timings] = {}
-        self._tool_errors: dict[str, int] = {}
-        self._rejections: dict[str, int] = {}
-        self._opened = self._closed = 0
+        self._tool_errors: dict[str, Cell] = {}
+        self._rejections: dict[str, Cell] = {}
+        self._opened: Cell = [0]
+        self._closed: Cell = [0]
         self._scheduled = False
         #: Session id -> when this process last served it.
         self._sessions: dict[str, float] = {}
         self._store_timers: dict[tuple[str, str], Any] = {}
         self._gains = StateGains()
 
-    def record(self, summary: Summary, request: HttpRequest, responder: Responder) -> None:
+    detailed = False
+
+    def recorder(self, summary: Summary) -> Recorder | None:
         if summary.ops_route:
-            return
-        key = (summary.method, summary.era, summary.version, summary.outcome)
-        self._requests[key] = self._requests.get(key, 0) + 1
-        timing_key = (summary.method, summary.era)
-        timings = self._durations.get(timing_key)
-        if timings is None:
-            timings = self._durations[timing_key] = _Timings()
-        timings.add(summary.seconds)
+            return None
+        labels = (summary.method, summary.era, summary.version, summary.outcome)
+        counts = [self._requests.setdefault(labels, [0])]
+        timings = [self._durations.setdefault((summary.method, summary.era), _Timings())]
         tool = summary.tool
         if tool is not None:
-            per_tool = self._tools.get(tool)
-            if per_tool is None:
-                per_tool = self._tools[tool] = _Timings()
-            per_tool.add(summary.seconds)
+            timings.append(self._tools.setdefault(tool, _Timings()))
+            errors = self._tool_errors.setdefault(tool, [0])
             if summary.outcome == "tool_error":
-                self._tool_errors[tool] = self._tool_errors.get(tool, 0) + 1
+                counts.append(errors)
         if summary.cause is not None:
-            self._rejections[summary.cause] = self._rejections.get(summary.cause, 0) + 1
-        if summary.era == LEGACY_ERA:
-            self._session(summary, request)
-        if not self._scheduled:
-            self._schedule()
+            counts.append(self._rejections.setdefault(summary.cause, [0]))
+        served = summary.era == LEGACY_ERA and summary.status < 400
+        if served and summary.method == "initialize" and summary.outcome == "ok":
+            counts.append(self._opened)
+        ending = served and summary.http_method == "DELETE" and summary.in_session
+        if ending:
+            counts.append(self._closed)
+        sessions = self._sessions
+
+        def record(answered: Answered) -> None:
+            for cell in counts:
+                cell[0] += 1
+            # Prometheus buckets are `value <= bound`: the first bound not below the value.
+            seconds = answered.seconds
+            index = bisect_left(LATENCY_BUCKETS, seconds)
+            for timing in timings:
+                timing.buckets[index] += 1
+                timing.total += seconds
+            if served and answered.session:
+                if ending:
+                    sessions.pop(answered.session, None)
+                else:
+                    sessions[answered.session] = time.monotonic()
+            if not self._scheduled:
+                self._schedule()
+
+        return record
 
     def _schedule(self) -> None:
         try:
-            loop = asyncio.get_running_loop()
+            loop = running_loop()
         except RuntimeError:
             self.flush()
             return
@@ -236,36 +257,27 @@ class PrometheusSink:
         """Hand what was counted since the last flush to prometheus_client."""
         self._scheduled = False
         m = self.metrics
-        for key, count in self._requests.items():
-            if count:
-                m.requests.labels(*key).inc(count)
-                self._requests[key] = 0
+        for key, cell in self._requests.items():
+            if cell[0]:
+                m.requests.labels(*key).inc(cell[0])
+                cell[0] = 0
         for timing_key, timings in self._durations.items():
             timings.flush_into(m.duration.labels(*timing_key))
         for tool, timings in self._tools.items():
             timings.flush_into(m.tool_duration.labels(tool))
-            m.tool_errors.labels(tool).inc(self._tool_errors.pop(tool, 0))
-        for cause, count in self._rejections.items():
-            if count:
-                m.rejections.labels(cause).inc(count)
-                self._rejections[cause] = 0
-        if self._opened or self._closed:
-            m.sessions_opened.inc(self._opened)
-            m.sessions_closed.inc(self._closed)
-            self._opened = self._closed = 0
+            errors = self._tool_errors[tool]
+            m.tool_errors.labels(tool).inc(errors[0])  # a zero too: the series exists
+            errors[0] = 0
+        for cause, cell in self._rejections.items():
+            if cell[0]:
+                m.rejections.labels(cause).inc(cell[0])
+                cell[0] = 0
+        for counter, cell in ((m.sessions_opened, self._opened), (m.sessions_closed, self._closed)):
+            if cell[0]:
+                counter.inc(cell[0])
+                cell[0] = 0
         self._sweep_sessions(time.monotonic())
         self._state_changes()
-
-    def _session(self, summary: Summary, request: HttpRequest) -> None:
-        if summary.method == "initialize" and summary.outcome == "ok":
-            self._opened += 1
-        session_id = request.headers.get("mcp-session-id")
-        if session_id and summary.status < 400:
-            if request.method == "DELETE":
-                self._closed += 1
-                self._sessions.pop(session_id, None)
-            else:
-                self._sessions[session_id] = time.monotonic()
 
     def _sweep_sessions(self, now: float) -> None:
         idle = now - self.session_ttl
@@ -300,11 +312,11 @@ class PrometheusSink:
         self.metrics.store_errors.labels(backend, operation).inc()
 
 
-def metrics_route(metrics: Metrics, sink: PrometheusSink) -> Any:
-    """The `/metrics` route for `app.routes`."""
+def metrics_route(metrics: Metrics, flush: Callable[[], None]) -> Any:
+    """The `/metrics` route for `app.routes`; `flush` records what is pending first."""
 
     async def serve_metrics(request: HttpRequest, responder: Responder) -> None:
-        sink.flush()  # this process's latest; other workers' are at most a second old
+        flush()  # this process's latest; other workers' are at most a second old
         await responder.respond(200, [("content-type", CONTENT_TYPE_LATEST)], metrics.render())
 
     return serve_metrics

@@ -1,4 +1,5 @@
-"""One answered request, described once in bounded terms for every metrics and log sink.
+"""An answered request as the operations sinks see it (`Answered`), and its kind,
+described once in bounded terms for every metrics and log sink (`Summary`).
 
 Labels come from what clients send (method names, tool names), so each is checked
 against a closed set first: a client inventing methods must not invent time series.
@@ -8,13 +9,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from cloudmcp.protocol.errors import MCPError
-from cloudmcp.protocol.transport import HttpRequest, Responder
+from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest, RequestInfo
 from cloudmcp.protocol.versions import LEGACY, MODERN
 
 if TYPE_CHECKING:
@@ -57,12 +59,55 @@ _CAUSES = {
 STATELESS, LEGACY_ERA, NO_ERA = "stateless", "legacy", "none"
 
 
+class Answered(msgspec.Struct, gc=False):
+    """What the sinks may know of one answered request once it is gone.
+
+    Sinks record requests in batches; keeping the whole request (body, header dict)
+    alive until then would cost more than the bookkeeping, so this keeps only what
+    describes its kind and the few values that vary from call to call.
+    """
+
+    info: RequestInfo
+    status: int
+    http_method: str
+    path: str
+    session: str | None
+    seconds: float
+    #: When it was answered (`time.time()`).
+    at: float
+    #: Why the transport refused it (a 4xx before any method ran), found while the
+    #: request was at hand.
+    cause: str | None = None
+    # For logs only (`detailed`):
+    user_agent: str | None = None
+    traceparent: str | None = None
+    cloud_trace: str | None = None
+    #: The platform's (Lambda's) or a proxy's (`X-Request-Id`) id for the request.
+    request_id: str | None = None
+
+    @classmethod
+    def of(cls, request: HttpRequest, status: int, seconds: float, *, detailed: bool) -> Answered:
+        """`detailed`: with the values only logs need (user agent, trace context, id)."""
+        headers = request.headers
+        session = headers.get(SESSION_HEADER)
+        at = time.time()
+        if not detailed:
+            return cls(request.info, status, request.method, request.path, session, seconds, at)
+        return cls(request.info, status, request.method, request.path, session, seconds, at,
+                   None, headers.get("user-agent"), headers.get("traceparent"),
+                   headers.get("x-cloud-trace-context"), _platform_request_id(request))  # fmt: skip
+
+
 class Summary(msgspec.Struct, kw_only=True):
-    """What metrics and logs say about one request (a Struct: built in C, per request)."""
+    """What metrics and logs say about every request of one kind: all but its duration,
+    its id, and the headers that vary from call to call."""
 
     path: str
+    http_method: str
     #: The JSON-RPC method, "other" for unknown ones, "HTTP GET" etc. for none.
     method: str
+    #: The JSON-RPC method as sent (logs only).
+    rpc_method: str | None
     #: The tool or prompt name or resource URI, as sent (logs only).
     name: str | None
     #: A registered tool's name for `tools/call` (a metrics label), else None.
@@ -75,9 +120,8 @@ class Summary(msgspec.Struct, kw_only=True):
     #: Why the transport refused the request (a 4xx before any method ran).
     cause: str | None
     error: int | None
-    seconds: float
-    #: The same id in every line written about this request.
-    request_id: str
+    #: Whether the request named a legacy session.
+    in_session: bool
 
     @property
     def ops_route(self) -> bool:
@@ -88,9 +132,16 @@ _ID_PREFIX = os.urandom(4).hex()
 _ids = itertools.count(1)
 
 
-def request_id(request: HttpRequest) -> str:
-    """The platform's id for this request: Lambda's, a proxy's `X-Request-Id`, or ours
-    (a random per-process prefix and a counter: unique, and no syscall per request)."""
+def request_id(answered: Answered) -> str:
+    """The id every line about this request carries: the platform's (Lambda's), a
+    proxy's `X-Request-Id`, or ours (a random per-process prefix and a counter: unique,
+    and no syscall per request)."""
+    if answered.request_id is None:
+        answered.request_id = f"{_ID_PREFIX}-{next(_ids)}"
+    return answered.request_id
+
+
+def _platform_request_id(request: HttpRequest) -> str | None:
     platform = request.platform
     if platform is not None:
         found = getattr(platform, "aws_request_id", None)
@@ -99,9 +150,7 @@ def request_id(request: HttpRequest) -> str:
         if isinstance(found, str) and found:
             return found
     header = request.headers.get("x-request-id")
-    if header:
-        return header[:128]
-    return f"{_ID_PREFIX}{next(_ids):08x}"
+    return header[:128] if header else None
 
 
 def _normalize(path: str) -> str:
@@ -119,7 +168,7 @@ def rejection_cause(app: MCPApp, request: HttpRequest, status: int) -> str | Non
     if status == 404:
         if info.method is not None:
             return None  # a method the 2026-07-28 era does not know: an answer, not a refusal
-        return "unknown_session" if "mcp-session-id" in request.headers else "not_found"
+        return "unknown_session" if SESSION_HEADER in request.headers else "not_found"
     if status == 403:
         return "origin" if _origin_refused(app, request) else "forbidden"
     if status == 400 and info.method is None:
@@ -142,17 +191,20 @@ def _origin_refused(app: MCPApp, request: HttpRequest) -> bool:
     return False
 
 
-def summarize(app: MCPApp, request: HttpRequest, responder: Responder, seconds: float) -> Summary:
-    info = request.info
+def describe(app: MCPApp, answered: Answered) -> Summary:
+    info = answered.info
     method = info.method
+    http_method = answered.http_method
+    status = answered.status
     if method is None:
-        label = f"HTTP {request.method}" if request.method in ("GET", "POST", "DELETE") else "other"
+        label = f"HTTP {http_method}" if http_method in ("GET", "POST", "DELETE") else "other"
     else:
         label = method if method in MCP_METHODS else "other"
     version = info.version or ""
+    in_session = answered.session is not None
     if version == MODERN:
         era = STATELESS
-    elif version in LEGACY or method == "initialize" or "mcp-session-id" in request.headers:
+    elif version in LEGACY or method == "initialize" or in_session:
         era = LEGACY_ERA
     else:
         era = NO_ERA
@@ -160,8 +212,7 @@ def summarize(app: MCPApp, request: HttpRequest, responder: Responder, seconds: 
     if method == "tools/call":
         name = info.name
         tool = name if isinstance(name, str) and name in app.tools else "(unknown)"
-    status = responder.status
-    cause = rejection_cause(app, request, status) if status >= 400 else None
+    cause = answered.cause
     if cause is not None:
         outcome = "rejected"
     elif info.error is not None or status >= 500:
@@ -171,8 +222,10 @@ def summarize(app: MCPApp, request: HttpRequest, responder: Responder, seconds: 
     else:
         outcome = "ok"
     return Summary(
-        path=_normalize(request.path),
+        path=_normalize(answered.path),
+        http_method=http_method,
         method=label,
+        rpc_method=method,
         name=info.name if isinstance(info.name, str) else None,
         tool=tool,
         era=era,
@@ -181,6 +234,5 @@ def summarize(app: MCPApp, request: HttpRequest, responder: Responder, seconds: 
         outcome=outcome,
         cause=cause,
         error=info.error,
-        seconds=seconds,
-        request_id=request_id(request),
+        in_session=in_session,
     )

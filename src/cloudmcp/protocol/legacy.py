@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from cloudmcp.eventloop import current_task
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.context import CAPABILITY_FOR, LOG_LEVELS, Context
 from cloudmcp.protocol.errors import (
@@ -241,7 +242,8 @@ class Legacy:
         params = message.get("params") or {}
         info = request.info
         info.method, info.version = method, session.version
-        info.name = params.get("uri" if method.startswith("resources/") else "name")
+        name = params.get("uri" if method.startswith("resources/") else "name")
+        info.name = name if isinstance(name, str) else None
         try:
             result = await self._method(request, session, method, params, request_id, stream)
         except MCPError as exc:
@@ -252,7 +254,7 @@ class Legacy:
                 raise
             # Cancelled by the client: it ignores any answer, but HTTP still needs one.
             self.cancelled.discard((session.id, request_id))
-            task = asyncio.current_task()
+            task = current_task()
             if task is not None:
                 task.uncancel()
             return jsonrpc.error(request_id, MCPError(REQUEST_CANCELLED, "Request cancelled"))
@@ -307,7 +309,7 @@ class Legacy:
         )
         if self.relay_cancellations and not self._watching:
             await self._start_watching()
-        task = asyncio.current_task()
+        task = current_task()
         running = (session.id, request_id)
         if task is not None:
             self.running[running] = task

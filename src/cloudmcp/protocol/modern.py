@@ -199,7 +199,8 @@ class Modern:
         params = message.get("params") or {}
         info = request.info
         info.method, info.version = method, MODERN
-        info.name = params.get(NAMED.get(method, "name"))
+        name = params.get(NAMED.get(method, "name"))
+        info.name = name if isinstance(name, str) else None
         meta = self._check(request, method, params)
         handler = engine.features.methods.get(method)
         if handler is None and method not in ("server/discover", "subscriptions/listen"):

@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from cloudmcp.eventloop import current_task
+
 JSON = "application/json"
 SSE = "text/event-stream"
 
@@ -99,7 +101,7 @@ class CancelledOnDisconnect:
         self.task: asyncio.Task[Any] | None = None
 
     def __enter__(self) -> None:
-        self.task = asyncio.current_task()
+        self.task = current_task()
         if self.task is not None:
             self.responder.on_disconnect(self.task.cancel)
 

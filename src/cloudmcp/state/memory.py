@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
+from cloudmcp.eventloop import running_loop
 from cloudmcp.state.store import Event, Store
 
 # Expired entries are dropped when touched, and all of them once every this many writes,
@@ -113,7 +114,7 @@ class MemoryStore(Store):
         events = self._collect(positions)
         if events or timeout <= 0:
             return events
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[None] = running_loop().create_future()
         logs = []
         for log in positions:
             entry = self._logs.get(log)

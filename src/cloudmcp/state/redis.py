@@ -28,6 +28,7 @@ from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from cloudmcp.eventloop import running_loop
 from cloudmcp.state.store import Event, Store, StoreUnavailable
 
 # Errors that mean "Redis is not there right now", as opposed to a bug in a command.
@@ -107,7 +108,7 @@ class RedisStore(Store):
         )
 
     def _clients(self) -> tuple[Redis, Redis]:
-        loop = asyncio.get_running_loop()
+        loop = running_loop()
         if self._commands is None or self._readers is None or self._loop is not loop:
             # Connections belong to the loop that opened them; a platform that runs each
             # invocation in a new loop gets new pools rather than broken sockets.
