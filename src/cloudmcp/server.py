@@ -59,7 +59,9 @@ class Tracer(Protocol):
 
 
 def normalize(path: str) -> str:
-    return "/" + path.strip("/") if path.strip("/") else "/"
+    """`/mcp/`, `mcp` and `/mcp` are one route."""
+    stripped = path.strip("/")
+    return "/" + stripped if stripped else "/"
 
 
 class Server:

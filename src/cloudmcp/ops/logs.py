@@ -247,7 +247,8 @@ class AccessLog:
                 extra += f',"session":"{_session_tag(answered.session)}"'
             if answered.traceparent or answered.cloud_trace:
                 trace = trace_fields(answered.traceparent, answered.cloud_trace, config)
-                extra += "," + _encode(trace)[1:-1].decode() if trace else ""
+                if trace:
+                    extra += "," + _encode(trace)[1:-1].decode()
             write_line(
                 f'{fixed},"time":"{stamp(answered.at)}",'
                 f'"duration_ms":{answered.seconds * 1000:.3f},'

@@ -18,6 +18,7 @@ import msgspec
 from cloudmcp.protocol.errors import MCPError
 from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest, RequestInfo
 from cloudmcp.protocol.versions import LEGACY, MODERN
+from cloudmcp.server import normalize
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
@@ -153,11 +154,6 @@ def _platform_request_id(request: HttpRequest) -> str | None:
     return header[:128] if header else None
 
 
-def _normalize(path: str) -> str:
-    stripped = path.strip("/")
-    return "/" + stripped if stripped else "/"
-
-
 def rejection_cause(app: MCPApp, request: HttpRequest, status: int) -> str | None:
     """Why the transport refused a request, from its status and what the engine saw."""
     if status < 400 or status >= 500:
@@ -211,7 +207,7 @@ def describe(app: MCPApp, answered: Answered) -> Summary:
     tool = None
     if method == "tools/call":
         name = info.name
-        tool = name if isinstance(name, str) and name in app.tools else "(unknown)"
+        tool = name if name is not None and name in app.tools else "(unknown)"
     cause = answered.cause
     if cause is not None:
         outcome = "rejected"
@@ -222,11 +218,11 @@ def describe(app: MCPApp, answered: Answered) -> Summary:
     else:
         outcome = "ok"
     return Summary(
-        path=_normalize(answered.path),
+        path=normalize(answered.path),
         http_method=http_method,
         method=label,
         rpc_method=method,
-        name=info.name if isinstance(info.name, str) else None,
+        name=info.name,
         tool=tool,
         era=era,
         version=version,
