@@ -91,8 +91,10 @@ class Server:
         self.process.wait(timeout=15)
 
 
-def load(server: Server, wire_name: str, seconds: float, connections: int) -> subprocess.Popen[str]:
-    request = wire.echo_request(wire_name)
+def load(
+    server: Server, wire_name: str, seconds: float, connections: int, text: str
+) -> subprocess.Popen[str]:
+    request = wire.tools_call(wire_name, "echo", {"text": text})
     sessions = ""
     if wire_name == "session":
         sessions = ",".join(wire.open_session(server.port, "/mcp") for _ in range(connections))
@@ -110,18 +112,28 @@ def load(server: Server, wire_name: str, seconds: float, connections: int) -> su
 
 
 def burst(
-    servers: dict[str, Server], wire_name: str, seconds: float, connections: int
+    servers: dict[str, Server],
+    wire_name: str,
+    seconds: float,
+    connections: int,
+    *,
+    text: str = wire.ECHO_TEXT,
+    in_turn: bool = False,
 ) -> dict[str, tuple[int, float]]:
-    """Drive every server at once: each one's answered requests and CPU seconds."""
-    before = {name: server.cpu_seconds() for name, server in servers.items()}
-    loads = {name: load(s, wire_name, seconds, connections) for name, s in servers.items()}
+    """Drive every server, all at once or one after another: each one's answered
+    requests and CPU seconds."""
     figures = {}
-    for name, running in loads.items():
-        out, _ = running.communicate()
-        summary = json.loads(out.strip().splitlines()[-1])
-        if summary["status"] or summary["connect"] or summary["timeout"]:
-            raise SystemExit(f"wrk saw errors against {name}: {summary}")
-        figures[name] = (int(summary["requests"]), servers[name].cpu_seconds() - before[name])
+    groups = [[name] for name in servers] if in_turn else [list(servers)]
+    for group in groups:
+        before = {name: servers[name].cpu_seconds() for name in group}
+        loads = {name: load(servers[name], wire_name, seconds, connections, text) for name in group}
+        for name, running in loads.items():
+            out, _ = running.communicate()
+            summary = json.loads(out.strip().splitlines()[-1])
+            if summary["status"] or summary["connect"] or summary["timeout"]:
+                raise SystemExit(f"wrk saw errors against {name}: {summary}")
+            used = servers[name].cpu_seconds() - before[name]
+            figures[name] = (int(summary["requests"]), used)
     return figures
 
 
@@ -132,6 +144,17 @@ def main() -> None:
     parser.add_argument("--bursts", type=int, default=3, help="bursts per start")
     parser.add_argument("--seconds", type=int, default=5, help="length of one burst")
     parser.add_argument("--connections", type=int, default=16, help="per server")
+    parser.add_argument(
+        "--text-bytes",
+        type=int,
+        default=len(wire.ECHO_TEXT),
+        help="size of the text the echo tool sends back (a tool's typical answer: 2000-8000)",
+    )
+    parser.add_argument(
+        "--in-turn",
+        action="store_true",
+        help="drive one server at a time, with the core to itself, instead of all at once",
+    )
     parser.add_argument("--only", help="measure these configurations (comma-separated) besides off")
     parser.add_argument(
         "--config",
@@ -150,14 +173,18 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed")
     work = Path(tempfile.mkdtemp(prefix="ops-overhead-"))
+    text = "x" * args.text_bytes if args.text_bytes != len(wire.ECHO_TEXT) else wire.ECHO_TEXT
+    in_turn = args.in_turn
     ratios: dict[str, list[float]] = {name: [] for name in configs}
     cpu: dict[str, list[float]] = {name: [] for name in configs}
     for start in range(args.starts):
         servers = {name: Server.start(env, work / f"{name}.log") for name, env in configs.items()}
         try:
-            burst(servers, args.wire, 1, args.connections)  # warm-up
+            burst(servers, args.wire, 1, args.connections, text=text)  # warm-up
             for number in range(args.bursts):
-                figures = burst(servers, args.wire, args.seconds, args.connections)
+                figures = burst(
+                    servers, args.wire, args.seconds, args.connections, text=text, in_turn=in_turn
+                )
                 off = figures["off"][0]
                 for name, (requests, used) in figures.items():
                     ratios[name].append(requests / off)

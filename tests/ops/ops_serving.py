@@ -24,8 +24,8 @@ class Live:
     log: Path
 
     def lines(self) -> list[str]:
-        # Access lines leave in batches, at most 20 ms late (cloudmcp.ops.batch): let them land.
-        time.sleep(0.1)
+        # Access lines leave in batches, at most 50 ms late (cloudmcp.ops.batch): let them land.
+        time.sleep(0.2)
         return self.log.read_text(errors="replace").splitlines()
 
 

@@ -162,6 +162,17 @@ def test_every_log_line_is_json_with_the_request_fields(traffic: Live) -> None:
     assert SECRET not in text
 
 
+def test_names_with_percent_signs_are_logged_as_sent(live: Live) -> None:
+    """Lines are %-format templates per kind of request: a `%` a client sends stays text."""
+    with httpx.Client(timeout=10) as client:
+        for _ in range(2):
+            assert call_tool(client, live.url, "100%25-made-up").status_code == 200
+    access = [json.loads(line) for line in live.lines() if '"cloudmcp.access"' in line]
+    assert [r["tool"] for r in access if r.get("method") == "tools/call"][-2:] == [
+        "100%25-made-up"
+    ] * 2
+
+
 def test_text_access_lines_name_the_call_and_its_duration(tmp_path: Path) -> None:
     from ops_serving import start, stop
 
@@ -169,12 +180,12 @@ def test_text_access_lines_name_the_call_and_its_duration(tmp_path: Path) -> Non
     try:
         with httpx.Client(timeout=10) as client:
             assert call_tool(client, server.url, "echo", text="hi").status_code == 200
-            assert modern(client, server.url, "made/up").status_code == 404
+            assert modern(client, server.url, "made/up%s").status_code == 404
         access = [line for line in server.lines() if "cloudmcp.access:" in line]
         assert re.fullmatch(
             r"INFO +cloudmcp\.access: tools/call echo 200 in \d+\.\d{3} ms", access[-2]
         )
-        assert re.fullmatch(r"WARNING cloudmcp\.access: made/up 404 in \d+\.\d{3} ms", access[-1])
+        assert re.fullmatch(r"WARNING cloudmcp\.access: made/up%s 404 in \d+\.\d{3} ms", access[-1])
     finally:
         stop(server)
 

@@ -39,12 +39,10 @@ class Ops(msgspec.Struct):
     observer: OpsObserver | None = None
 
     def flush(self) -> None:
-        """Record every request answered so far and write buffered log and EMF lines now
+        """Hand counts to prometheus_client and write buffered log and EMF lines now
         (before a scrape, at the end of a Lambda invocation, at exit)."""
         from cloudmcp.ops.logs import flush_lines
 
-        if self.observer is not None:
-            self.observer.flush()
         for sink in self.sinks:
             if hasattr(sink, "flush"):
                 sink.flush()

@@ -16,7 +16,8 @@ import msgspec
 
 from cloudmcp.ops.logs import write_line
 from cloudmcp.ops.observer import Recorder
-from cloudmcp.ops.summary import Answered, Summary, request_id
+from cloudmcp.ops.summary import Summary, request_id
+from cloudmcp.protocol.transport import HttpRequest
 
 _encode = msgspec.json.Encoder().encode
 
@@ -31,8 +32,6 @@ _TOOL_METRICS = [
 
 
 class EmfSink:
-    detailed = True  # its lines carry the request id
-
     def __init__(self, namespace: str, service: str) -> None:
         self.namespace = namespace
         self.service = service
@@ -45,8 +44,8 @@ class EmfSink:
     def _directive(self, *dimensions: list[str], metrics: list[dict[str, str]]) -> dict[str, Any]:
         return {"Namespace": self.namespace, "Dimensions": list(dimensions), "Metrics": metrics}
 
-    def line(self, summary: Summary, answered: Answered) -> dict[str, Any]:
-        ms = round(answered.seconds * 1000, 3)
+    def line(self, summary: Summary, request: HttpRequest, seconds: float) -> dict[str, Any]:
+        ms = round(seconds * 1000, 3)
         # Per service, and per method, era and outcome: one metric set, two rollups.
         directives = [
             self._directive(
@@ -61,7 +60,7 @@ class EmfSink:
             "Requests": 1,
             "Latency": ms,
             "status": summary.status,
-            "request_id": request_id(answered),
+            "request_id": request_id(request),
         }
         if summary.tool is not None:
             directives.append(self._directive(["Service", "Tool"], metrics=_TOOL_METRICS))
@@ -118,8 +117,8 @@ class EmfSink:
             return None
 
         # One line per invocation: nothing here is worth preparing per kind.
-        def record(answered: Answered) -> None:
-            write_line(_encode(self.line(summary, answered)) + b"\n")
+        def record(request: HttpRequest, seconds: float) -> None:
+            write_line(_encode(self.line(summary, request, seconds)) + b"\n")
 
         return record
 

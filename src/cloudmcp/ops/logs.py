@@ -26,7 +26,8 @@ import msgspec
 from cloudmcp.ops.batch import Batch
 from cloudmcp.ops.config import OpsConfig
 from cloudmcp.ops.observer import Recorder
-from cloudmcp.ops.summary import Answered, Summary, request_id
+from cloudmcp.ops.summary import Summary, request_id
+from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest
 
 _encode = msgspec.json.Encoder().encode
 # App log records may carry any object as an extra: write what JSON cannot hold as repr().
@@ -53,17 +54,17 @@ class _Clock:
 
     def __init__(self) -> None:
         self._milli = self._second = -1
-        self._prefix = self._text = ""
+        self._prefix = self._text = b""
 
-    def stamp(self, now: float) -> str:
+    def stamp(self, now: float) -> bytes:
         milli = int(now * 1000)
         if milli != self._milli:
             self._milli = milli
             second, part = divmod(milli, 1000)
             if second != self._second:
                 self._second = second
-                self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._text = f"{self._prefix}.{part:03d}Z"
+                self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+            self._text = b"%s.%03dZ" % (self._prefix, part)
         return self._text
 
 
@@ -163,9 +164,9 @@ def _severity(status: int) -> str:
     return "INFO"
 
 
-def _session_tag(session_id: str) -> str:
+def _session_tag(session_id: str) -> bytes:
     """A session id is a capability: log a digest that correlates lines, never the id."""
-    return hashlib.sha256(session_id.encode()).hexdigest()[:16]
+    return hashlib.sha256(session_id.encode()).hexdigest()[:16].encode()
 
 
 class AccessKind(msgspec.Struct, omit_defaults=True):
@@ -188,6 +189,15 @@ class AccessKind(msgspec.Struct, omit_defaults=True):
     rejected: str | None = None
 
 
+def _literal(text: bytes) -> bytes:
+    """`text` as part of a %-format template (a URI may hold `%20`)."""
+    return text.replace(b"%", b"%%")
+
+
+#: What a JSON access line adds to its kind's: the kind's line, when the request was
+#: answered, its duration, its id, and its other fields (user agent, session, trace).
+_Pending = tuple[bytes, float, float, str, bytes]
+
 #: User agents whose line fragment is kept; a flood of new ones only resets them.
 _AGENTS_KEPT = 64
 
@@ -198,9 +208,11 @@ class AccessLog:
     def __init__(self, config: OpsConfig) -> None:
         self.config = config
         self.json = config.log_format == "json"
-        self._agents: dict[str, str] = {}
-
-    detailed = True
+        self._agents: dict[str, bytes] = {}
+        # Formatting a line is most of its cost, and costs least done for many lines in
+        # a row: requests leave what varies (a kind's line, time, duration, id, the rest)
+        # and lines are formatted in batches.
+        self._pending: Batch[_Pending] = Batch(self._write)
 
     def kind(self, summary: Summary) -> AccessKind:
         what = summary.rpc_method or f"{summary.http_method} {summary.path}"
@@ -228,39 +240,53 @@ class AccessLog:
             return None  # probes every few seconds would drown the requests that matter
         kind = self.kind(summary)
         if not self.json:
-            text = f"{kind.severity:<7} cloudmcp.access: {kind.message} in {{:.3f}} ms\n"
+            message = f"{kind.severity:<7} cloudmcp.access: {kind.message}".encode()
+            text = _literal(message) + b" in %.3f ms\n"
 
-            def record_text(answered: Answered) -> None:
-                write_line(text.format(answered.seconds * 1000).encode())
+            def record_text(request: HttpRequest, seconds: float) -> None:
+                write_line(text % (seconds * 1000))
 
             return record_text
-        # The shared fields encoded once, as an open JSON object.
-        fixed = _encode(kind).decode()[:-1]
-        stamp, agents, config = _clock.stamp, self._agents, self.config
+        # The shared fields encoded once, as an open JSON object; each line adds its time,
+        # duration, id, and what varies among requests of a kind.
+        fixed = _literal(_encode(kind)[:-1])
+        line = fixed + b',"time":"%s","duration_ms":%.3f,"request_id":%s%s}\n'
+        in_session = summary.in_session
+        now, pending, agents, config = time.time, self._pending.add, self._agents, self.config
 
-        def record(answered: Answered) -> None:
-            extra = ""
-            agent = answered.user_agent
-            if agent:
-                extra = agents.get(agent) or self._agent_field(agent)
-            if answered.session:
-                extra += f',"session":"{_session_tag(answered.session)}"'
-            if answered.traceparent or answered.cloud_trace:
-                trace = trace_fields(answered.traceparent, answered.cloud_trace, config)
+        def record(request: HttpRequest, seconds: float) -> None:
+            headers = request.headers
+            agent = headers.get("user-agent")
+            extra = (agents.get(agent) or self._agent_field(agent)) if agent else b""
+            if in_session:
+                extra += b',"session":"%s"' % _session_tag(headers[SESSION_HEADER])
+            traceparent = headers.get("traceparent")
+            cloud_trace = headers.get("x-cloud-trace-context")
+            if traceparent or cloud_trace:
+                trace = trace_fields(traceparent, cloud_trace, config)
                 if trace:
-                    extra += "," + _encode(trace)[1:-1].decode()
-            write_line(
-                f'{fixed},"time":"{stamp(answered.at)}",'
-                f'"duration_ms":{answered.seconds * 1000:.3f},'
-                f'"request_id":{_encode(request_id(answered)).decode()}{extra}}}\n'.encode()
-            )
+                    extra += b"," + _encode(trace)[1:-1]
+            pending((line, now(), seconds, request_id(request), extra))
 
         return record
 
-    def _agent_field(self, agent: str) -> str:
+    def _write(self, pending: list[_Pending]) -> None:
+        stamp = _clock.stamp
+        lines = [
+            line % (stamp(at), seconds * 1000, _encode(identity), extra)
+            for line, at, seconds, identity, extra in pending
+        ]
+        flush_lines()  # what other loggers wrote before keeps its place
+        _write_now(b"".join(lines))
+
+    def flush(self) -> None:
+        """Format and hand on the lines of the requests recorded so far."""
+        self._pending.flush()
+
+    def _agent_field(self, agent: str) -> bytes:
         if len(self._agents) >= _AGENTS_KEPT:
             self._agents.clear()
-        field = self._agents[agent] = f',"user_agent":{_encode(agent[:256]).decode()}'
+        field = self._agents[agent] = b',"user_agent":' + _encode(agent[:256])
         return field
 
     def cold_start(self, seconds: float) -> None:
@@ -283,7 +309,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": _clock.stamp(record.created),
+            "time": _clock.stamp(record.created).decode(),
             "severity": "WARNING" if record.levelname == "WARN" else record.levelname,
             "message": redact(record.getMessage()),
             "logger": record.name,

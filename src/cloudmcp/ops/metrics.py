@@ -20,8 +20,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from cloudmcp.eventloop import running_loop
 from cloudmcp.ops.observer import Recorder, StateGains
-from cloudmcp.ops.summary import LEGACY_ERA, Answered, Summary
-from cloudmcp.protocol.transport import HttpRequest, Responder
+from cloudmcp.ops.summary import LEGACY_ERA, Summary
+from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest, Responder
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
@@ -201,8 +201,6 @@ class PrometheusSink:
         self._store_timers: dict[tuple[str, str], Any] = {}
         self._gains = StateGains()
 
-    detailed = False
-
     def recorder(self, summary: Summary) -> Recorder | None:
         if summary.ops_route:
             return None
@@ -220,25 +218,25 @@ class PrometheusSink:
         served = summary.era == LEGACY_ERA and summary.status < 400
         if served and summary.method == "initialize" and summary.outcome == "ok":
             counts.append(self._opened)
-        ending = served and summary.http_method == "DELETE" and summary.in_session
+        # The sessions served lately, by the id each request names.
+        tracked = served and summary.in_session
+        ending = tracked and summary.http_method == "DELETE"
         if ending:
             counts.append(self._closed)
         sessions = self._sessions
 
-        def record(answered: Answered) -> None:
+        def record(request: HttpRequest, seconds: float) -> None:
             for cell in counts:
                 cell[0] += 1
             # Prometheus buckets are `value <= bound`: the first bound not below the value.
-            seconds = answered.seconds
             index = bisect_left(LATENCY_BUCKETS, seconds)
             for timing in timings:
                 timing.buckets[index] += 1
                 timing.total += seconds
-            if served and answered.session:
-                if ending:
-                    sessions.pop(answered.session, None)
-                else:
-                    sessions[answered.session] = time.monotonic()
+            if ending:
+                sessions.pop(request.headers[SESSION_HEADER], None)
+            elif tracked:
+                sessions[request.headers[SESSION_HEADER]] = time.monotonic()
             if not self._scheduled:
                 self._schedule()
 

@@ -1,13 +1,10 @@
-"""The one observer `install` adds: notes each answered request, and in batches
-describes each kind of request once and has the sinks record every request of that
-kind with what they prepared for it.
+"""The one observer `install` adds: finds what kind of request each answered one was,
+and has the sinks record it with what they prepared for that kind.
 
 Under load most requests are of a few kinds (the same method, tool, revision and
-status); describing one and deriving its labels and log fields costs more than the
-rest of the bookkeeping, so it happens once per kind, not once per request. Noting a
-request keeps a few of its values (`Answered`); the rest runs batched
-(`cloudmcp.ops.batch`), and `flush()` has the sinks record what is pending (before a
-scrape, at the end of a Lambda invocation, at exit).
+status). Describing one and deriving its labels and log fields costs more than the
+rest of the bookkeeping, so it happens once per kind: a request then costs one lookup
+and each sink's few increments or one formatted line.
 """
 
 from __future__ import annotations
@@ -16,18 +13,17 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from cloudmcp.ops.batch import Batch
 from cloudmcp.ops.coldstart import process_age
-from cloudmcp.ops.summary import Answered, Summary, describe, rejection_cause
-from cloudmcp.protocol.transport import HttpRequest, Responder
+from cloudmcp.ops.summary import Summary, describe, rejection_cause
+from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest, Responder
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
 
 log = logging.getLogger("cloudmcp.ops")
 
-#: Records one answered request of a known kind.
-Recorder = Callable[[Answered], None]
+#: Records one answered request of a known kind, and how many seconds it took.
+Recorder = Callable[[HttpRequest, float], None]
 
 #: Kinds kept prepared; a flood of new kinds (invented resource URIs) only resets them.
 KINDS_KEPT = 512
@@ -36,9 +32,6 @@ NAME_KEPT = 256
 
 
 class Sink(Protocol):
-    #: Whether it reads the values only logs need (`Answered.of(detailed=True)`).
-    detailed: bool
-
     def recorder(self, summary: Summary) -> Recorder | None:
         """What to do for each request of `summary`'s kind, or None to ignore the kind."""
         ...
@@ -81,12 +74,10 @@ class OpsObserver:
         self.app = app
         self.sinks = sinks
         self.state_sinks = state_sinks
-        self.detailed = any(sink.detailed for sink in sinks)
         self._first = True
         self._failed = False
         self._gains = StateGains()
         self._kinds: dict[tuple[object, ...], list[Recorder]] = {}
-        self._batch: Batch[Answered] = Batch(self._record)
 
     def observe(self, request: HttpRequest, responder: Responder, seconds: float) -> None:
         if self._first:
@@ -94,52 +85,41 @@ class OpsObserver:
             age = process_age()
             for sink in self.sinks:
                 sink.cold_start(age)
-        status = responder.status
-        answered = Answered.of(request, status, seconds, detailed=self.detailed)
-        if status >= 400:
-            answered.cause = rejection_cause(self.app, request, status)
-        self._batch.add(answered)
-
-    def flush(self) -> None:
-        """Have the sinks record every request noted so far."""
-        self._batch.flush()
-
-    def _record(self, batch: list[Answered]) -> None:
         if self.state_sinks:
             self._state_changes()
-        for answered in batch:
-            try:
-                for record in self._recorders(answered):
-                    record(answered)
-            except Exception:  # a bookkeeping bug must not take the rest of the batch
-                if not self._failed:
-                    self._failed = True
-                    log.exception("recording a request for metrics and logs failed")
-
-    def _recorders(self, answered: Answered) -> list[Recorder]:
-        info = answered.info
-        name = info.name
-        if name is not None and len(name) > NAME_KEPT:
-            return self._prepare(answered)
+        status = responder.status
+        cause = rejection_cause(self.app, request, status) if status >= 400 else None
+        info = request.info
         # Everything `describe` reads.
-        key = (info.method, name, info.version, info.error, info.tool_error,
-               answered.status, answered.http_method, answered.path,
-               answered.session is None, answered.cause)  # fmt: skip
-        kinds = self._kinds
-        found = kinds.get(key)
-        if found is None:
+        key = (info.method, info.name, info.version, info.error, info.tool_error, status,
+               request.method, request.path, SESSION_HEADER in request.headers, cause)  # fmt: skip
+        recorders = self._kinds.get(key)
+        if recorders is None:
+            recorders = self._prepare(key, request, status, cause)
+        try:
+            for record in recorders:
+                record(request, seconds)
+        except Exception:  # a bookkeeping bug must not fail the request, nor flood the log
+            if not self._failed:
+                self._failed = True
+                log.exception("recording a request for metrics and logs failed")
+
+    def _prepare(
+        self, key: tuple[object, ...], request: HttpRequest, status: int, cause: str | None
+    ) -> list[Recorder]:
+        summary = describe(self.app, request, status, cause)
+        prepared = (sink.recorder(summary) for sink in self.sinks)
+        recorders = [record for record in prepared if record is not None]
+        name = request.info.name
+        if name is None or len(name) <= NAME_KEPT:
+            kinds = self._kinds
             if len(kinds) >= KINDS_KEPT:
                 kinds.clear()
-            found = kinds[key] = self._prepare(answered)
-        return found
-
-    def _prepare(self, answered: Answered) -> list[Recorder]:
-        summary = describe(self.app, answered)
-        prepared = (sink.recorder(summary) for sink in self.sinks)
-        return [record for record in prepared if record is not None]
+            kinds[key] = recorders
+        return recorders
 
     def _state_changes(self) -> None:
-        """Forward what `engine.counters` gained since the last batch."""
+        """Forward what `engine.counters` gained since the last request."""
         hits, misses, limited = self._gains.since_last(self.app.engine)
         if not (hits or misses or limited):
             return

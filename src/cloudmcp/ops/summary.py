@@ -1,5 +1,5 @@
-"""An answered request as the operations sinks see it (`Answered`), and its kind,
-described once in bounded terms for every metrics and log sink (`Summary`).
+"""What metrics and logs say about a kind of request (`Summary`), described once in
+bounded terms for every sink, and the id each request's lines carry.
 
 Labels come from what clients send (method names, tool names), so each is checked
 against a closed set first: a client inventing methods must not invent time series.
@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from cloudmcp.protocol.errors import MCPError
-from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest, RequestInfo
+from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest
 from cloudmcp.protocol.versions import LEGACY, MODERN
 from cloudmcp.server import normalize
 
@@ -60,45 +59,6 @@ _CAUSES = {
 STATELESS, LEGACY_ERA, NO_ERA = "stateless", "legacy", "none"
 
 
-class Answered(msgspec.Struct, gc=False):
-    """What the sinks may know of one answered request once it is gone.
-
-    Sinks record requests in batches; keeping the whole request (body, header dict)
-    alive until then would cost more than the bookkeeping, so this keeps only what
-    describes its kind and the few values that vary from call to call.
-    """
-
-    info: RequestInfo
-    status: int
-    http_method: str
-    path: str
-    session: str | None
-    seconds: float
-    #: When it was answered (`time.time()`).
-    at: float
-    #: Why the transport refused it (a 4xx before any method ran), found while the
-    #: request was at hand.
-    cause: str | None = None
-    # For logs only (`detailed`):
-    user_agent: str | None = None
-    traceparent: str | None = None
-    cloud_trace: str | None = None
-    #: The platform's (Lambda's) or a proxy's (`X-Request-Id`) id for the request.
-    request_id: str | None = None
-
-    @classmethod
-    def of(cls, request: HttpRequest, status: int, seconds: float, *, detailed: bool) -> Answered:
-        """`detailed`: with the values only logs need (user agent, trace context, id)."""
-        headers = request.headers
-        session = headers.get(SESSION_HEADER)
-        at = time.time()
-        if not detailed:
-            return cls(request.info, status, request.method, request.path, session, seconds, at)
-        return cls(request.info, status, request.method, request.path, session, seconds, at,
-                   None, headers.get("user-agent"), headers.get("traceparent"),
-                   headers.get("x-cloud-trace-context"), _platform_request_id(request))  # fmt: skip
-
-
 class Summary(msgspec.Struct, kw_only=True):
     """What metrics and logs say about every request of one kind: all but its duration,
     its id, and the headers that vary from call to call."""
@@ -133,13 +93,13 @@ _ID_PREFIX = os.urandom(4).hex()
 _ids = itertools.count(1)
 
 
-def request_id(answered: Answered) -> str:
+def request_id(request: HttpRequest) -> str:
     """The id every line about this request carries: the platform's (Lambda's), a
     proxy's `X-Request-Id`, or ours (a random per-process prefix and a counter: unique,
     and no syscall per request)."""
-    if answered.request_id is None:
-        answered.request_id = f"{_ID_PREFIX}-{next(_ids)}"
-    return answered.request_id
+    if request.id is None:
+        request.id = _platform_request_id(request) or f"{_ID_PREFIX}-{next(_ids)}"
+    return request.id
 
 
 def _platform_request_id(request: HttpRequest) -> str | None:
@@ -187,17 +147,18 @@ def _origin_refused(app: MCPApp, request: HttpRequest) -> bool:
     return False
 
 
-def describe(app: MCPApp, answered: Answered) -> Summary:
-    info = answered.info
+def describe(app: MCPApp, request: HttpRequest, status: int, cause: str | None) -> Summary:
+    """The kind of request `request` was, answered with `status`; `cause` from
+    `rejection_cause`."""
+    info = request.info
     method = info.method
-    http_method = answered.http_method
-    status = answered.status
+    http_method = request.method
     if method is None:
         label = f"HTTP {http_method}" if http_method in ("GET", "POST", "DELETE") else "other"
     else:
         label = method if method in MCP_METHODS else "other"
     version = info.version or ""
-    in_session = answered.session is not None
+    in_session = SESSION_HEADER in request.headers
     if version == MODERN:
         era = STATELESS
     elif version in LEGACY or method == "initialize" or in_session:
@@ -208,7 +169,6 @@ def describe(app: MCPApp, answered: Answered) -> Summary:
     if method == "tools/call":
         name = info.name
         tool = name if name is not None and name in app.tools else "(unknown)"
-    cause = answered.cause
     if cause is not None:
         outcome = "rejected"
     elif info.error is not None or status >= 500:
@@ -218,7 +178,7 @@ def describe(app: MCPApp, answered: Answered) -> Summary:
     else:
         outcome = "ok"
     return Summary(
-        path=normalize(answered.path),
+        path=normalize(request.path),
         http_method=http_method,
         method=label,
         rpc_method=method,

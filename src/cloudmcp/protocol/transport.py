@@ -62,6 +62,8 @@ class HttpRequest(msgspec.Struct):
     #: The peer's IP address (the ASGI server's `client`, API Gateway's `sourceIp`): a
     #: proxy's X-Forwarded-Host is believed only from an address in TRUSTED_PROXIES.
     client: str | None = None
+    #: The id every log line about this request carries (`cloudmcp.ops.summary.request_id`).
+    id: str | None = None
 
 
 class Responder(ABC):
