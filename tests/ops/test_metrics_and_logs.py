@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -188,6 +190,46 @@ def test_text_access_lines_name_the_call_and_its_duration(tmp_path: Path) -> Non
         assert re.fullmatch(r"WARNING cloudmcp\.access: made/up%s 404 in \d+\.\d{3} ms", access[-1])
     finally:
         stop(server)
+
+
+def test_sampled_access_lines_keep_every_failure_and_metrics_count_everything(
+    tmp_path: Path,
+) -> None:
+    from ops_serving import start, stop
+
+    server = start(tmp_path, {"ACCESS_LOG_SAMPLE_RATE": "0.25"})
+    try:
+        with httpx.Client(timeout=10) as client:
+            for number in range(9):
+                assert call_tool(client, server.url, "echo", text=f"n{number}").status_code == 200
+            for _ in range(3):
+                assert call_tool(client, server.url, "fails").json()["result"]["isError"]
+            samples = scrape(server.base)
+        access = [json.loads(line) for line in server.lines() if '"cloudmcp.access"' in line]
+        echoes = [r for r in access if r.get("tool") == "echo"]
+        # The first of the kind, then one in four.
+        assert len(echoes) == 3 and all(r["sample_rate"] == 0.25 for r in echoes)
+        failures = [r for r in access if r.get("tool") == "fails"]
+        assert len(failures) == 3 and all("sample_rate" not in r for r in failures)
+        assert value(samples, "cloudmcp_tool_duration_seconds_count", tool="echo") == 9
+    finally:
+        stop(server)
+
+
+def test_a_malformed_switch_is_a_clear_error(tmp_path: Path) -> None:
+    from ops_serving import cloudmcp_command
+
+    for name, raw in (("ACCESS_LOG_SAMPLE_RATE", "1.5"), ("LOG_FORMAT", "xml")):
+        finished = subprocess.run(
+            [*cloudmcp_command(), "serve", "--port", "1"],
+            env={**os.environ, name: raw},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert finished.returncode == 2
+        assert finished.stderr.startswith(f"cloudmcp serve: {name}=")
+        assert "Traceback" not in finished.stderr
 
 
 def test_cloud_run_trace_fields(tmp_path: Path) -> None:

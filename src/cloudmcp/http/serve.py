@@ -50,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from cloudmcp import ops
 
     # Metrics, logs and tracing as the environment asks; before http_app reads the routes.
-    installed = ops.install(app)
+    try:
+        installed = ops.install(app)
+    except ValueError as exc:  # a malformed switch (LOG_FORMAT, ACCESS_LOG_SAMPLE_RATE, ...)
+        print(f"cloudmcp serve: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(
         app.http_app(args.path),
         **installed.uvicorn_options(),

@@ -31,6 +31,17 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ValueError(f"{name}={raw!r}: expected on/off, true/false or 1/0")
 
 
+def _rate(env: Mapping[str, str], name: str) -> float:
+    raw = env.get(name, "1")
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 1:
+        raise ValueError(f"{name}={raw!r}: expected a number from 0 to 1")
+    return rate
+
+
 def detect_platform(env: Mapping[str, str]) -> Platform:
     if "AWS_LAMBDA_FUNCTION_NAME" in env:
         return "lambda"
@@ -49,6 +60,8 @@ class OpsConfig(msgspec.Struct, frozen=True, kw_only=True):
     metrics: bool = True
     #: One JSON (or text) line per request.
     access_log: bool = True
+    #: The share of successful requests that get a line; refusals and errors always do.
+    access_log_sample_rate: float = 1.0
     log_format: Literal["json", "text"] = "text"
     log_level: str = "INFO"
     tracing: bool = False
@@ -72,6 +85,7 @@ class OpsConfig(msgspec.Struct, frozen=True, kw_only=True):
             platform=where,
             metrics=_flag(env, "METRICS", True),
             access_log=_flag(env, "ACCESS_LOG", True),
+            access_log_sample_rate=_rate(env, "ACCESS_LOG_SAMPLE_RATE"),
             log_format="json" if log_format == "json" else "text",
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             tracing=tracing,

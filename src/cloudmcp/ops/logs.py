@@ -187,6 +187,8 @@ class AccessKind(msgspec.Struct, omit_defaults=True):
     target: str | None = None
     error_code: int | None = None
     rejected: str | None = None
+    #: Set when only this share of such requests is logged (`ACCESS_LOG_SAMPLE_RATE`).
+    sample_rate: float | None = None
 
 
 def _literal(text: bytes) -> bytes:
@@ -214,6 +216,13 @@ class AccessLog:
         # and lines are formatted in batches.
         self._pending: Batch[_Pending] = Batch(self._write)
 
+    def _sampled_every(self, summary: Summary) -> int:
+        """1 to log every request of this kind, N to log one in N, 0 for none."""
+        rate = self.config.access_log_sample_rate
+        if rate >= 1 or summary.outcome != "ok" or summary.status >= 400:
+            return 1
+        return round(1 / rate) if rate > 0 else 0
+
     def kind(self, summary: Summary) -> AccessKind:
         what = summary.rpc_method or f"{summary.http_method} {summary.path}"
         target = f" {summary.name}" if summary.name else ""
@@ -238,7 +247,26 @@ class AccessLog:
     def recorder(self, summary: Summary) -> Recorder | None:
         if summary.ops_route and summary.status < 400:
             return None  # probes every few seconds would drown the requests that matter
+        every = self._sampled_every(summary)
+        if every == 0:
+            return None
         kind = self.kind(summary)
+        if every == 1:
+            return self._line_recorder(kind, summary.in_session)
+        kind.sample_rate = self.config.access_log_sample_rate
+        record = self._line_recorder(kind, summary.in_session)
+        # The first of a kind, then one in `every`: exact rates, and no random numbers.
+        seen = [every - 1]
+
+        def record_sampled(request: HttpRequest, seconds: float) -> None:
+            seen[0] += 1
+            if seen[0] == every:
+                seen[0] = 0
+                record(request, seconds)
+
+        return record_sampled
+
+    def _line_recorder(self, kind: AccessKind, in_session: bool) -> Recorder:
         if not self.json:
             message = f"{kind.severity:<7} cloudmcp.access: {kind.message}".encode()
             text = _literal(message) + b" in %.3f ms\n"
@@ -251,7 +279,6 @@ class AccessLog:
         # duration, id, and what varies among requests of a kind.
         fixed = _literal(_encode(kind)[:-1])
         line = fixed + b',"time":"%s","duration_ms":%.3f,"request_id":%s%s}\n'
-        in_session = summary.in_session
         now, pending, agents, config = time.time, self._pending.add, self._agents, self.config
 
         def record(request: HttpRequest, seconds: float) -> None:
