@@ -2,8 +2,8 @@
 enough has gathered, or when asked (before a scrape, at the end of a Lambda
 invocation, at exit).
 
-Formatting log lines one at a time, squeezed between the engine's work, costs about
-twice what it costs for a batch of them in a row, and a batch leaves in one write
+Log lines formatted one at a time, squeezed between the engine's work, measured
+slower than a batch of them formatted in a row, and a batch leaves in one write
 instead of one per line.
 """
 

@@ -96,13 +96,13 @@ class OpsObserver:
         recorders = self._kinds.get(key)
         if recorders is None:
             recorders = self._prepare(key, request, status, cause)
-        try:
-            for record in recorders:
+        for record in recorders:
+            try:
                 record(request, seconds)
-        except Exception:  # a bookkeeping bug must not fail the request, nor flood the log
-            if not self._failed:
-                self._failed = True
-                log.exception("recording a request for metrics and logs failed")
+            except Exception:  # a bookkeeping bug must not fail the request, nor flood the log
+                if not self._failed:
+                    self._failed = True
+                    log.exception("recording a request for metrics and logs failed")
 
     def _prepare(
         self, key: tuple[object, ...], request: HttpRequest, status: int, cause: str | None
