@@ -126,8 +126,8 @@ def burst(
     seconds: float,
     connections: int,
     *,
-    text: str = wire.ECHO_TEXT,
-    in_turn: bool = False,
+    text: str,
+    in_turn: bool,
 ) -> dict[str, tuple[int, float]]:
     """Drive every server, all at once or one after another: each one's answered
     requests and CPU seconds."""
@@ -156,7 +156,6 @@ def main() -> None:
     parser.add_argument(
         "--text-bytes",
         type=int,
-        default=len(wire.ECHO_TEXT),
         help="size of the text the echo tool sends back (a tool's typical answer: 2000-8000)",
     )
     parser.add_argument(
@@ -182,17 +181,21 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed")
     work = Path(tempfile.mkdtemp(prefix="ops-overhead-"))
-    text = "x" * args.text_bytes if args.text_bytes != len(wire.ECHO_TEXT) else wire.ECHO_TEXT
-    in_turn = args.in_turn
+    text = wire.ECHO_TEXT if args.text_bytes is None else "x" * args.text_bytes
     ratios: dict[str, list[float]] = {name: [] for name in configs}
     cpu: dict[str, list[float]] = {name: [] for name in configs}
     for start in range(args.starts):
         servers = {name: Server.start(env, work / f"{name}.log") for name, env in configs.items()}
         try:
-            burst(servers, args.wire, 1, args.connections, text=text)  # warm-up
+            burst(servers, args.wire, 1, args.connections, text=text, in_turn=False)  # warm-up
             for number in range(args.bursts):
                 figures = burst(
-                    servers, args.wire, args.seconds, args.connections, text=text, in_turn=in_turn
+                    servers,
+                    args.wire,
+                    args.seconds,
+                    args.connections,
+                    text=text,
+                    in_turn=args.in_turn,
                 )
                 off = figures["off"][0]
                 for name, (requests, used) in figures.items():

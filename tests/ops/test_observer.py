@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -64,3 +65,18 @@ def test_each_kind_is_described_once_and_a_failing_sink_is_contained(
     ]
     failures = [r for r in caplog.records if "recording a request" in r.getMessage()]
     assert len(failures) == 1  # logged once, not once per request
+
+
+def test_sampled_lines_carry_the_rate_actually_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    """0.6 keeps one request in two (one in round(1/0.6)): the lines say 0.5, not 0.6."""
+    from cloudmcp.ops.config import OpsConfig
+    from cloudmcp.ops.logs import AccessLog
+
+    sink = AccessLog(OpsConfig(log_format="json", access_log_sample_rate=0.6))
+    observer = OpsObserver(MCPApp("sampled"), [sink], [])
+    for number in range(6):
+        observer.observe(request("tools/list", "", f"agent-{number}"), Answer(200), 0.001)
+    sink.flush()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["user_agent"] for line in lines] == ["agent-0", "agent-2", "agent-4"]
+    assert {line["sample_rate"] for line in lines} == {0.5}

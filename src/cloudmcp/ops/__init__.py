@@ -20,7 +20,7 @@ from cloudmcp.ops.config import OpsConfig, Platform
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
-    from cloudmcp.ops.observer import OpsObserver, Sink, StateSink
+    from cloudmcp.ops.observer import Sink, StateSink
     from cloudmcp.ops.storewatch import StoreRecorder
     from cloudmcp.state.store import Store
 
@@ -36,7 +36,6 @@ class Ops(msgspec.Struct):
     config: OpsConfig
     metrics: Any = None
     sinks: tuple[Any, ...] = ()
-    observer: OpsObserver | None = None
 
     def flush(self) -> None:
         """Hand counts to prometheus_client and write buffered log and EMF lines now
@@ -89,8 +88,8 @@ def install(
         # Sinks that count per request what the engine counted (EMF); Prometheus reads
         # the engine's counters itself when it flushes.
         state = [s for s in sinks if hasattr(s, "cache_lookup")]
-        ops.observer = OpsObserver(app, cast("list[Sink]", sinks), cast("list[StateSink]", state))
-        app.observers.append(ops.observer)
+        observer = OpsObserver(app, cast("list[Sink]", sinks), cast("list[StateSink]", state))
+        app.observers.append(observer)
         atexit.register(ops.flush)
     ops.sinks = tuple(sinks)
     _installed[app] = ops

@@ -84,8 +84,8 @@ def _write_now(data: bytes) -> None:
         stream.flush()
 
 
-# A write per line would be a syscall per request: lines leave in batches instead,
-# at most 10 ms late, and whatever is left at exit.
+# A write per line would be a syscall per request: lines leave in batches instead
+# (`cloudmcp.ops.batch`: at most 50 ms late), and whatever is left at exit.
 _lines: Batch[bytes] = Batch(lambda lines: _write_now(b"".join(lines)))
 atexit.register(_lines.flush)
 
@@ -96,7 +96,7 @@ def flush_lines() -> None:
 
 
 def write_line(line: bytes) -> None:
-    """One line (ending in a newline) to stdout, within 10 ms; platforms ship each line
+    """One line (ending in a newline) to stdout, within 50 ms; platforms ship each line
     as one log entry."""
     _lines.add(line)
 
@@ -253,7 +253,7 @@ class AccessLog:
         kind = self.kind(summary)
         if every == 1:
             return self._line_recorder(kind, summary.in_session)
-        kind.sample_rate = self.config.access_log_sample_rate
+        kind.sample_rate = 1 / every  # the rate kept, which the configured one rounds to
         record = self._line_recorder(kind, summary.in_session)
         # The first of a kind, then one in `every`: exact rates, and no random numbers.
         seen = [every - 1]
