@@ -44,6 +44,12 @@ CONFIGS = {
     "off": {"METRICS": "off", "ACCESS_LOG": "off"},
     "metrics": {"METRICS": "on", "ACCESS_LOG": "off"},
     "metrics+log": {"METRICS": "on", "ACCESS_LOG": "on", "LOG_FORMAT": "json"},
+    "metrics+every-line": {
+        "METRICS": "on",
+        "ACCESS_LOG": "on",
+        "LOG_FORMAT": "json",
+        "ACCESS_LOG_PER_SECOND": "0",
+    },
     "metrics+log@1%": {
         "METRICS": "on",
         "ACCESS_LOG": "on",

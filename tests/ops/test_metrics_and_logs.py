@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -216,10 +217,42 @@ def test_sampled_access_lines_keep_every_failure_and_metrics_count_everything(
         stop(server)
 
 
+def test_past_the_budget_a_second_each_line_stands_for_several_requests(tmp_path: Path) -> None:
+    from ops_serving import start, stop
+
+    server = start(tmp_path, {"ACCESS_LOG_PER_SECOND": "3"})
+    try:
+        with httpx.Client(timeout=10) as client:
+            started = time.monotonic()
+            for number in range(12):
+                assert call_tool(client, server.url, "echo", text=f"n{number}").status_code == 200
+                assert call_tool(client, server.url, "fails").json()["result"]["isError"]
+            took = time.monotonic() - started
+            samples = scrape(server.base)
+        access = [json.loads(line) for line in server.lines() if '"cloudmcp.access"' in line]
+        for tool in ("echo", "fails"):  # a failing call is thinned like any other kind
+            lines = [r for r in access if r.get("tool") == tool]
+            weights = [round(1 / r.get("sample_rate", 1)) for r in lines]
+            assert set(weights) <= {1, 3} and weights[:3] == [1, 1, 1]
+            # Each second: three lines, then one per three requests (at most two left over).
+            seconds = int(took) + 1
+            assert 12 - 2 * seconds <= sum(weights) <= 12
+            if seconds == 1:
+                assert weights == [1, 1, 1, 3, 3, 3]
+        assert value(samples, "cloudmcp_tool_duration_seconds_count", tool="echo") == 12
+    finally:
+        stop(server)
+
+
 def test_a_malformed_switch_is_a_clear_error(tmp_path: Path) -> None:
     from ops_serving import cloudmcp_command
 
-    for name, raw in (("ACCESS_LOG_SAMPLE_RATE", "1.5"), ("LOG_FORMAT", "xml")):
+    malformed = (
+        ("ACCESS_LOG_SAMPLE_RATE", "1.5"),
+        ("ACCESS_LOG_PER_SECOND", "-1"),
+        ("LOG_FORMAT", "xml"),
+    )
+    for name, raw in malformed:
         finished = subprocess.run(
             [*cloudmcp_command(), "serve", "--port", "1"],
             env={**os.environ, name: raw},

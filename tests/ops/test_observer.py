@@ -80,3 +80,63 @@ def test_sampled_lines_carry_the_rate_actually_kept(capsys: pytest.CaptureFixtur
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["user_agent"] for line in lines] == ["agent-0", "agent-2", "agent-4"]
     assert {line["sample_rate"] for line in lines} == {0.5}
+
+
+class Clock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_budget_a_second_logs_the_first_lines_then_one_for_each_budget_of_requests() -> None:
+    from cloudmcp.ops.sampling import Sampler
+
+    clock = Clock()
+    sampler = Sampler(per_second=3, clock=clock)
+    assert [sampler.weight() for _ in range(11)] == [1, 1, 1, 0, 0, 3, 0, 0, 3, 0, 0]
+    clock.now += 0.999  # the same second
+    assert sampler.weight() == 3
+    clock.now += 0.001  # a new second: the budget again
+    assert [sampler.weight() for _ in range(4)] == [1, 1, 1, 0]
+
+
+def test_a_share_and_a_budget_compose() -> None:
+    """One in two pass the share; of those, the first two a second, then one in two."""
+    from cloudmcp.ops.sampling import Sampler
+
+    sampler = Sampler(every=2, per_second=2, clock=Clock())
+    assert sampler.weights == (2, 4)
+    assert [sampler.weight() for _ in range(12)] == [2, 0, 2, 0, 0, 0, 4, 0, 0, 0, 4, 0]
+    assert not Sampler().thins and Sampler().weights == (1,)
+
+
+def test_lines_past_the_budget_say_how_many_requests_they_stand_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cloudmcp.ops.config import OpsConfig
+    from cloudmcp.ops.logs import AccessLog
+
+    clock = Clock()
+    sink = AccessLog(OpsConfig(log_format="json", access_log_per_second=2), clock)
+    observer = OpsObserver(MCPApp("budget"), [sink], [])
+    for number in range(7):
+        observer.observe(request("tools/list", "", f"agent-{number}"), Answer(200), 0.001)
+    clock.now += 1
+    observer.observe(request("tools/list", "", "next-second"), Answer(200), 0.001)
+    for number in range(3):  # another kind has a budget of its own
+        observer.observe(request("tools/list", "", f"failed-{number}"), Answer(500), 0.001)
+    sink.flush()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["user_agent"], line.get("sample_rate")) for line in lines] == [
+        ("agent-0", None),
+        ("agent-1", None),
+        ("agent-3", 0.5),
+        ("agent-5", 0.5),
+        ("next-second", None),
+        ("failed-0", None),
+        ("failed-1", None),
+    ]

@@ -42,6 +42,17 @@ def _rate(env: Mapping[str, str], name: str) -> float:
     return rate
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        count = int(raw)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise ValueError(f"{name}={raw!r}: expected a whole number, 0 or more")
+    return count
+
+
 def detect_platform(env: Mapping[str, str]) -> Platform:
     if "AWS_LAMBDA_FUNCTION_NAME" in env:
         return "lambda"
@@ -62,6 +73,9 @@ class OpsConfig(msgspec.Struct, frozen=True, kw_only=True):
     access_log: bool = True
     #: The share of successful requests that get a line; refusals and errors always do.
     access_log_sample_rate: float = 1.0
+    #: Lines a second for each kind of request before one line stands for this many
+    #: requests (`cloudmcp.ops.sampling`); 0: a line for every request.
+    access_log_per_second: int = 100
     log_format: Literal["json", "text"] = "text"
     log_level: str = "INFO"
     tracing: bool = False
@@ -86,6 +100,7 @@ class OpsConfig(msgspec.Struct, frozen=True, kw_only=True):
             metrics=_flag(env, "METRICS", True),
             access_log=_flag(env, "ACCESS_LOG", True),
             access_log_sample_rate=_rate(env, "ACCESS_LOG_SAMPLE_RATE"),
+            access_log_per_second=_count(env, "ACCESS_LOG_PER_SECOND", 100),
             log_format="json" if log_format == "json" else "text",
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             tracing=tracing,

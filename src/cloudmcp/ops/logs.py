@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -26,6 +27,7 @@ import msgspec
 from cloudmcp.ops.batch import Batch
 from cloudmcp.ops.config import OpsConfig
 from cloudmcp.ops.observer import Recorder
+from cloudmcp.ops.sampling import Sampler
 from cloudmcp.ops.summary import Summary, request_id
 from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest
 
@@ -187,7 +189,7 @@ class AccessKind(msgspec.Struct, omit_defaults=True):
     target: str | None = None
     error_code: int | None = None
     rejected: str | None = None
-    #: Set when only this share of such requests is logged (`ACCESS_LOG_SAMPLE_RATE`).
+    #: Set when the line stands for 1 / sample_rate requests (`cloudmcp.ops.sampling`).
     sample_rate: float | None = None
 
 
@@ -207,21 +209,22 @@ _AGENTS_KEPT = 64
 class AccessLog:
     """One line per answered request."""
 
-    def __init__(self, config: OpsConfig) -> None:
+    def __init__(self, config: OpsConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.json = config.log_format == "json"
+        self._clock = clock
         self._agents: dict[str, bytes] = {}
         # Formatting a line is most of its cost, and costs least done for many lines in
         # a row: requests leave what varies (a kind's line, time, duration, id, the rest)
         # and lines are formatted in batches.
         self._pending: Batch[_Pending] = Batch(self._write)
 
-    def _sampled_every(self, summary: Summary) -> int:
-        """1 to log every request of this kind, N to log one in N, 0 for none."""
+    def _sampler(self, summary: Summary) -> Sampler:
+        every = 1  # `ACCESS_LOG_SAMPLE_RATE` thins successful requests only
         rate = self.config.access_log_sample_rate
-        if rate >= 1 or summary.outcome != "ok" or summary.status >= 400:
-            return 1
-        return round(1 / rate) if rate > 0 else 0
+        if rate < 1 and summary.outcome == "ok" and summary.status < 400:
+            every = round(1 / rate) if rate > 0 else 0
+        return Sampler(every, self.config.access_log_per_second, self._clock)
 
     def kind(self, summary: Summary) -> AccessKind:
         what = summary.rpc_method or f"{summary.http_method} {summary.path}"
@@ -247,29 +250,35 @@ class AccessLog:
     def recorder(self, summary: Summary) -> Recorder | None:
         if summary.ops_route and summary.status < 400:
             return None  # probes every few seconds would drown the requests that matter
-        every = self._sampled_every(summary)
-        if every == 0:
+        sampler = self._sampler(summary)
+        if sampler.every == 0:
             return None
         kind = self.kind(summary)
-        if every == 1:
+        if not sampler.thins:
             return self._line_recorder(kind, summary.in_session)
-        kind.sample_rate = 1 / every  # the rate kept, which the configured one rounds to
-        record = self._line_recorder(kind, summary.in_session)
-        # The first of a kind, then one in `every`: exact rates, and no random numbers.
-        seen = [every - 1]
+        # A line recorder for each weight a line can carry: its `sample_rate` is fixed.
+        lines = {
+            weight: self._line_recorder(
+                msgspec.structs.replace(kind, sample_rate=1 / weight) if weight > 1 else kind,
+                summary.in_session,
+            )
+            for weight in sampler.weights
+        }
+        weight_of_next = sampler.weight
 
         def record_sampled(request: HttpRequest, seconds: float) -> None:
-            seen[0] += 1
-            if seen[0] == every:
-                seen[0] = 0
-                record(request, seconds)
+            weight = weight_of_next()
+            if weight:
+                lines[weight](request, seconds)
 
         return record_sampled
 
     def _line_recorder(self, kind: AccessKind, in_session: bool) -> Recorder:
         if not self.json:
-            message = f"{kind.severity:<7} cloudmcp.access: {kind.message}".encode()
-            text = _literal(message) + b" in %.3f ms\n"
+            message = f"{kind.severity:<7} cloudmcp.access: {kind.message}"
+            if kind.sample_rate:
+                message += f" (1 in {round(1 / kind.sample_rate)})"
+            text = _literal(message.encode()) + b" in %.3f ms\n"
 
             def record_text(request: HttpRequest, seconds: float) -> None:
                 write_line(text % (seconds * 1000))
