@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
-from typing import Any
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloudmcp.app.application import MCPApp
+    from cloudmcp.http.asgi import HttpApp
+    from cloudmcp.ops import OpsConfig
+
+#: How a worker process learns what its parent was asked to serve.
+_WORKER_ENV = ("CLOUDMCP_SERVE_TARGET", "CLOUDMCP_SERVE_PATH", "CLOUDMCP_SERVE_HOST")
 
 
 def register(commands: Any) -> None:
@@ -33,31 +43,85 @@ def register(commands: Any) -> None:
         default=float(os.environ.get("GRACEFUL_TIMEOUT", "8")),
         help="seconds in-flight requests get to finish on SIGTERM",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WORKERS", "1")),
+        help="processes serving the port, one per core (more than one needs REDIS_URL)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from cloudmcp import ops
     from cloudmcp.app.loader import AppNotFound, load_app
 
     try:
         app = load_app(args.target)
-    except AppNotFound as exc:
-        print(f"cloudmcp serve: {exc}", file=sys.stderr)
-        return 2
-    app.bind_host = args.host
-    from cloudmcp import ops
+        # Metrics, logs and tracing as the environment asks; before http_app reads the routes.
+        config = ops.OpsConfig.from_env()
+    # Not found, or a malformed switch (LOG_FORMAT, ACCESS_LOG_SAMPLE_RATE, ...).
+    except (AppNotFound, ValueError) as exc:
+        return _refuse(str(exc))
+    if args.workers < 1:
+        return _refuse(f"--workers {args.workers}: expected 1 or more")
+    if args.workers == 1:
+        app.bind_host = args.host
+        installed = ops.install(app, config=config)
+        _uvicorn(args, app.http_app(args.path), installed.uvicorn_options())
+        return 0
+    if not app.settings.redis_url:
+        # Sessions, SSE history, caches and rate limits would each live in one worker,
+        # and a session's next request lands on any of them.
+        return _refuse(f"--workers {args.workers} needs REDIS_URL: workers share state there")
+    return _run_workers(args, config)
 
-    # Metrics, logs and tracing as the environment asks; before http_app reads the routes.
+
+def _refuse(message: str) -> int:
+    print(f"cloudmcp serve: {message}", file=sys.stderr)
+    return 2
+
+
+def _run_workers(args: argparse.Namespace, config: OpsConfig) -> int:
+    """Serve the port from `args.workers` processes, each building the app itself
+    (`worker_app`), under uvicorn's supervisor, which restarts a worker that dies."""
+    from cloudmcp.ops import Ops, logs
+
+    logs.configure_logging(config)  # the supervisor's own lines, in the workers' format
+    os.environ.update(zip(_WORKER_ENV, (args.target or "", args.path, args.host), strict=True))
+    made_folder = None
+    if config.metrics and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Every worker writes its counts there, and a scrape, whichever worker takes it,
+        # adds them all up.
+        made_folder = tempfile.mkdtemp(prefix="cloudmcp-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_folder
+    options = {**Ops(config).uvicorn_options(), "factory": True, "workers": args.workers}
     try:
-        installed = ops.install(app)
-    except ValueError as exc:  # a malformed switch (LOG_FORMAT, ACCESS_LOG_SAMPLE_RATE, ...)
-        print(f"cloudmcp serve: {exc}", file=sys.stderr)
-        return 2
+        _uvicorn(args, f"{__name__}:worker_app", options)
+    finally:
+        if made_folder:
+            shutil.rmtree(made_folder, ignore_errors=True)
+    return 0
+
+
+def worker_app() -> HttpApp:
+    """The ASGI app of one worker of `cloudmcp serve --workers N`."""
+    from cloudmcp import ops
+    from cloudmcp.app.loader import load_app
+
+    target, path, host = (os.environ[name] for name in _WORKER_ENV)
+    app: MCPApp = load_app(target or None)
+    app.bind_host = host
+    ops.install(app)
+    return app.http_app(path)
+
+
+def _uvicorn(args: argparse.Namespace, app: Any, options: dict[str, Any]) -> None:
+    import uvicorn
+
     uvicorn.run(
-        app.http_app(args.path),
-        **installed.uvicorn_options(),
+        app,
+        **options,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -70,4 +134,3 @@ def run(args: argparse.Namespace) -> int:
         # Forwarded headers are honoured by the app itself, and only from trusted proxies.
         proxy_headers=False,
     )
-    return 0
