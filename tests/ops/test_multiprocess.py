@@ -109,10 +109,10 @@ def test_serve_workers_share_sessions_and_metrics_and_exit_cleanly(tmp_path: Pat
 
         time.sleep(1.5)  # each worker hands its counts to the shared files once a second
         for _ in range(6):  # scrapes land on either worker; each must see the sum
+            calls = {"method": "tools/call"}
             samples = scrape(base)
-            stateless = value(samples, "cloudmcp_requests_total", method="tools/call", era="stateless")
-            assert stateless == REQUESTS
-            assert value(samples, "cloudmcp_requests_total", method="tools/call", era="legacy") == 12
+            assert value(samples, "cloudmcp_requests_total", era="stateless", **calls) == REQUESTS
+            assert value(samples, "cloudmcp_requests_total", era="legacy", **calls) == 12
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text()[-3000:]
