@@ -28,7 +28,7 @@ from cloudmcp.ops.batch import Batch
 from cloudmcp.ops.config import OpsConfig
 from cloudmcp.ops.observer import Recorder
 from cloudmcp.ops.sampling import Sampler
-from cloudmcp.ops.summary import Summary, request_id
+from cloudmcp.ops.summary import Summary, given_request_id, new_request_id
 from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest
 
 _encode = msgspec.json.Encoder().encode
@@ -198,9 +198,13 @@ def _literal(text: bytes) -> bytes:
     return text.replace(b"%", b"%%")
 
 
-#: What a JSON access line adds to its kind's: the kind's line, when the request was
-#: answered, its duration, its id, and its other fields (user agent, session, trace).
-_Pending = tuple[bytes, float, float, str, bytes]
+#: What a JSON access line adds to its kind's, as the request left it: the kind's line,
+#: when the request was answered, its duration, its id if known, the platform's request
+#: context, and the headers `X-Request-Id`, `User-Agent`, `Mcp-Session-Id`,
+#: `traceparent` and `X-Cloud-Trace-Context`.
+_Pending = tuple[
+    bytes, float, float, str | None, Any, str | None, str | None, str | None, str | None, str | None
+]
 
 #: User agents whose line fragment is kept; a flood of new ones only resets them.
 _AGENTS_KEPT = 64
@@ -255,12 +259,11 @@ class AccessLog:
             return None
         kind = self.kind(summary)
         if not sampler.thins:
-            return self._line_recorder(kind, summary.in_session)
+            return self._line_recorder(kind)
         # A line recorder for each weight a line can carry: its `sample_rate` is fixed.
         lines = {
             weight: self._line_recorder(
-                msgspec.structs.replace(kind, sample_rate=1 / weight) if weight > 1 else kind,
-                summary.in_session,
+                msgspec.structs.replace(kind, sample_rate=1 / weight) if weight > 1 else kind
             )
             for weight in sampler.weights
         }
@@ -273,7 +276,7 @@ class AccessLog:
 
         return record_sampled
 
-    def _line_recorder(self, kind: AccessKind, in_session: bool) -> Recorder:
+    def _line_recorder(self, kind: AccessKind) -> Recorder:
         if not self.json:
             message = f"{kind.severity:<7} cloudmcp.access: {kind.message}"
             if kind.sample_rate:
@@ -288,30 +291,33 @@ class AccessLog:
         # duration, id, and what varies among requests of a kind.
         fixed = _literal(_encode(kind)[:-1])
         line = fixed + b',"time":"%s","duration_ms":%.3f,"request_id":%s%s}\n'
-        now, pending, agents, config = time.time, self._pending.add, self._agents, self.config
+        now, pending = time.time, self._pending.add
 
         def record(request: HttpRequest, seconds: float) -> None:
-            headers = request.headers
-            agent = headers.get("user-agent")
-            extra = (agents.get(agent) or self._agent_field(agent)) if agent else b""
-            if in_session:
-                extra += b',"session":"%s"' % _session_tag(headers[SESSION_HEADER])
-            traceparent = headers.get("traceparent")
-            cloud_trace = headers.get("x-cloud-trace-context")
-            if traceparent or cloud_trace:
-                trace = trace_fields(traceparent, cloud_trace, config)
-                if trace:
-                    extra += b"," + _encode(trace)[1:-1]
-            pending((line, now(), seconds, request_id(request), extra))
+            # Only what the line needs, read off the request (holding requests until
+            # the batch is written costs more); the rest is worked out for the batch.
+            get = request.headers.get
+            pending(
+                (line, now(), seconds, request.id, request.platform, get("x-request-id"),
+                 get("user-agent"), get(SESSION_HEADER), get("traceparent"),
+                 get("x-cloud-trace-context"))
+            )  # fmt: skip
 
         return record
 
     def _write(self, pending: list[_Pending]) -> None:
-        stamp = _clock.stamp
-        lines = [
-            line % (stamp(at), seconds * 1000, _encode(identity), extra)
-            for line, at, seconds, identity, extra in pending
-        ]
+        stamp, agents, config = _clock.stamp, self._agents, self.config
+        lines = []
+        for line, at, seconds, known, platform, forwarded, agent, session, *trace in pending:
+            identity = known or given_request_id(platform, forwarded) or new_request_id()
+            extra = (agents.get(agent) or self._agent_field(agent)) if agent else b""
+            if session:
+                extra += b',"session":"%s"' % _session_tag(session)
+            if trace[0] or trace[1]:
+                fields = trace_fields(trace[0], trace[1], config)
+                if fields:
+                    extra += b"," + _encode(fields)[1:-1]
+            lines.append(line % (stamp(at), seconds * 1000, _encode(identity), extra))
         flush_lines()  # what other loggers wrote before keeps its place
         _write_now(b"".join(lines))
 

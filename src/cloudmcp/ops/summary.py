@@ -98,20 +98,24 @@ def request_id(request: HttpRequest) -> str:
     proxy's `X-Request-Id`, or ours (a random per-process prefix and a counter: unique,
     and no syscall per request)."""
     if request.id is None:
-        request.id = _platform_request_id(request) or f"{_ID_PREFIX}-{next(_ids)}"
+        forwarded = request.headers.get("x-request-id")
+        request.id = given_request_id(request.platform, forwarded) or new_request_id()
     return request.id
 
 
-def _platform_request_id(request: HttpRequest) -> str | None:
-    platform = request.platform
+def given_request_id(platform: object, forwarded: str | None) -> str | None:
+    """The request id the platform (its request context) or a proxy (`X-Request-Id`) gave."""
     if platform is not None:
         found = getattr(platform, "aws_request_id", None)
         if found is None and isinstance(platform, Mapping):
             found = platform.get("aws_request_id") or platform.get("requestId")
         if isinstance(found, str) and found:
             return found
-    header = request.headers.get("x-request-id")
-    return header[:128] if header else None
+    return forwarded[:128] if forwarded else None
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}-{next(_ids)}"
 
 
 def rejection_cause(app: MCPApp, request: HttpRequest, status: int) -> str | None:
