@@ -308,13 +308,14 @@ class AccessLog:
     def _write(self, pending: list[_Pending]) -> None:
         stamp, agents, config = _clock.stamp, self._agents, self.config
         lines = []
-        for line, at, seconds, known, platform, forwarded, agent, session, *trace in pending:
+        for line, at, seconds, known, platform, forwarded, agent, session, *traces in pending:
             identity = known or given_request_id(platform, forwarded) or new_request_id()
             extra = (agents.get(agent) or self._agent_field(agent)) if agent else b""
             if session:
                 extra += b',"session":"%s"' % _session_tag(session)
-            if trace[0] or trace[1]:
-                fields = trace_fields(trace[0], trace[1], config)
+            traceparent, cloud_trace = traces
+            if traceparent or cloud_trace:
+                fields = trace_fields(traceparent, cloud_trace, config)
                 if fields:
                     extra += b"," + _encode(fields)[1:-1]
             lines.append(line % (stamp(at), seconds * 1000, _encode(identity), extra))
