@@ -1,10 +1,12 @@
 """What metrics and access logs cost: `python bench/ops_overhead.py`.
 
-Serves bench/apps/cloudmcp_app.py with `cloudmcp serve` in four configurations:
+Serves bench/apps/cloudmcp_app.py with `cloudmcp serve` in five configurations:
 operations off (`METRICS=off ACCESS_LOG=off`, as in the main bench), metrics only,
-metrics with a JSON access line per request (written to a file, as a platform's log
-agent would take it), and metrics with access lines for 1% of successful requests
-(`ACCESS_LOG_SAMPLE_RATE=0.01`; every failure still gets its line).
+metrics with JSON access lines as configured by default (a line per request up to
+`ACCESS_LOG_PER_SECOND`, 100 a second of each kind, then one line per 100 requests),
+metrics with a line for every request (`ACCESS_LOG_PER_SECOND=0`), and metrics with
+lines for 1% of successful requests (`ACCESS_LOG_SAMPLE_RATE=0.01`). Lines are written
+to a file, as a platform's log agent would take them.
 
 The servers run side by side on one core, each driven at once by its own wrk on the
 other core, every one saturated. The kernel gives each the same share of the core, so
@@ -225,7 +227,8 @@ def main() -> None:
     count = args.starts * args.bursts
     base = statistics.median(cpu["off"])
     print(
-        f"\nwire {args.wire}, {len(configs)} servers side by side on one core, "
+        f"\nwire {args.wire}, {len(configs)} servers "
+        f"{'one at a time' if args.in_turn else 'side by side'} on one core, "
         f"{count} bursts of {args.seconds} s, medians:"
     )
     print(f"  off: {base:.1f} us server CPU per request")
