@@ -92,26 +92,38 @@ class Clock:
         return self.now
 
 
-def test_a_budget_a_second_logs_the_first_lines_then_one_for_each_budget_of_requests() -> None:
-    from cloudmcp.ops.sampling import Sampler
+def weights_of(every: int, per_second: int, clock: Clock) -> tuple[list[int], Recorder]:
+    """A sampled recorder whose lines note how many requests each stood for."""
+    from cloudmcp.ops.sampling import line_weights, sampled
 
+    kept: list[int] = []
+    lines = {w: (lambda r, s, w=w: kept.append(w)) for w in line_weights(every, per_second)}
+    return kept, sampled(lines, every, per_second, clock)
+
+
+def run(record: Recorder, requests: int) -> None:
+    for _ in range(requests):
+        record(request("tools/list", "", "agent"), 0.001)
+
+
+def test_a_budget_a_second_logs_the_first_lines_then_one_for_each_budget_of_requests() -> None:
     clock = Clock()
-    sampler = Sampler(per_second=3, clock=clock)
-    assert [sampler.weight() for _ in range(11)] == [1, 1, 1, 0, 0, 3, 0, 0, 3, 0, 0]
+    kept, record = weights_of(1, 3, clock)
+    run(record, 11)  # lines for requests 1, 2, 3, then 6 and 9, each standing for three
+    assert kept == [1, 1, 1, 3, 3]
     clock.now += 0.999  # the same second
-    assert sampler.weight() == 3
+    run(record, 1)
+    assert kept[5:] == [3]
     clock.now += 0.001  # a new second: the budget again
-    assert [sampler.weight() for _ in range(4)] == [1, 1, 1, 0]
+    run(record, 4)
+    assert kept[6:] == [1, 1, 1]
 
 
 def test_a_share_and_a_budget_compose() -> None:
     """One in two pass the share; of those, the first two a second, then one in two."""
-    from cloudmcp.ops.sampling import Sampler
-
-    sampler = Sampler(every=2, per_second=2, clock=Clock())
-    assert sampler.weights == (2, 4)
-    assert [sampler.weight() for _ in range(12)] == [2, 0, 2, 0, 0, 0, 4, 0, 0, 0, 4, 0]
-    assert not Sampler().thins and Sampler().weights == (1,)
+    kept, record = weights_of(2, 2, Clock())
+    run(record, 12)  # requests 1 and 3 pass both; of 5, 7, 9 and 11, every other one
+    assert kept == [2, 2, 4, 4]
 
 
 def test_lines_past_the_budget_say_how_many_requests_they_stand_for(

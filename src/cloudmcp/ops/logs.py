@@ -27,7 +27,7 @@ import msgspec
 from cloudmcp.ops.batch import Batch
 from cloudmcp.ops.config import OpsConfig
 from cloudmcp.ops.observer import Recorder
-from cloudmcp.ops.sampling import Sampler
+from cloudmcp.ops.sampling import line_weights, sampled
 from cloudmcp.ops.summary import Summary, given_request_id, new_request_id
 from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest
 
@@ -223,12 +223,13 @@ class AccessLog:
         # and lines are formatted in batches.
         self._pending: Batch[_Pending] = Batch(self._write)
 
-    def _sampler(self, summary: Summary) -> Sampler:
-        every = 1  # `ACCESS_LOG_SAMPLE_RATE` thins successful requests only
+    def _every(self, summary: Summary) -> int:
+        """1 to log every request of this kind, N to log one in N, 0 for none:
+        `ACCESS_LOG_SAMPLE_RATE` thins successful requests only."""
         rate = self.config.access_log_sample_rate
-        if rate < 1 and summary.outcome == "ok" and summary.status < 400:
-            every = round(1 / rate) if rate > 0 else 0
-        return Sampler(every, self.config.access_log_per_second, self._clock)
+        if rate >= 1 or summary.outcome != "ok" or summary.status >= 400:
+            return 1
+        return round(1 / rate) if rate > 0 else 0
 
     def kind(self, summary: Summary) -> AccessKind:
         what = summary.rpc_method or f"{summary.http_method} {summary.path}"
@@ -254,27 +255,20 @@ class AccessLog:
     def recorder(self, summary: Summary) -> Recorder | None:
         if summary.ops_route and summary.status < 400:
             return None  # probes every few seconds would drown the requests that matter
-        sampler = self._sampler(summary)
-        if sampler.every == 0:
+        every, per_second = self._every(summary), self.config.access_log_per_second
+        if every == 0:
             return None
         kind = self.kind(summary)
-        if not sampler.thins:
+        if every == 1 and not per_second:
             return self._line_recorder(kind)
         # A line recorder for each weight a line can carry: its `sample_rate` is fixed.
         lines = {
             weight: self._line_recorder(
                 msgspec.structs.replace(kind, sample_rate=1 / weight) if weight > 1 else kind
             )
-            for weight in sampler.weights
+            for weight in line_weights(every, per_second)
         }
-        weight_of_next = sampler.weight
-
-        def record_sampled(request: HttpRequest, seconds: float) -> None:
-            weight = weight_of_next()
-            if weight:
-                lines[weight](request, seconds)
-
-        return record_sampled
+        return sampled(lines, every, per_second, self._clock)
 
     def _line_recorder(self, kind: AccessKind) -> Recorder:
         if not self.json:

@@ -19,49 +19,49 @@ from the logs scale back up; the metrics count every request regardless.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+
+from cloudmcp.ops.observer import Recorder
+from cloudmcp.protocol.transport import HttpRequest
 
 
-class Sampler:
-    __slots__ = ("_clock", "_in_window", "_skipped", "_window_ends", "every", "per_second")
+def line_weights(every: int, per_second: int) -> tuple[int, ...]:
+    """How many requests a line can stand for under these rules."""
+    return (every, every * per_second) if per_second else (every,)
 
-    def __init__(
-        self, every: int = 1, per_second: int = 0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.every = every
-        self.per_second = per_second
-        self._clock = clock
-        self._skipped = every - 1  # so the first request of a kind gets its line
-        self._window_ends = float("-inf")
-        self._in_window = 0
 
-    @property
-    def thins(self) -> bool:
-        """Whether any request may go without a line."""
-        return self.every > 1 or self.per_second > 0
+def sampled(
+    lines: Mapping[int, Recorder],
+    every: int = 1,
+    per_second: int = 0,
+    clock: Callable[[], float] = time.monotonic,
+) -> Recorder:
+    """A recorder that hands each request whose line is kept to `lines[weight]`, weight
+    being how many requests the line stands for (one of `line_weights`), and drops the
+    rest. One closure: it runs for every request of its kind."""
+    plain = lines[every]
+    thinned = lines[every * per_second] if per_second else plain
+    skipped = every - 1  # so the first request of a kind gets its line
+    window_ends = float("-inf")
+    in_window = 0
 
-    @property
-    def weights(self) -> tuple[int, ...]:
-        """Every value `weight()` returns for a line."""
-        return (self.every, self.every * self.per_second) if self.per_second else (self.every,)
-
-    def weight(self) -> int:
-        """How many requests the next request's line stands for; 0: it gets no line."""
-        weight = self.every
-        if weight > 1:
-            self._skipped += 1
-            if self._skipped < weight:
-                return 0
-            self._skipped = 0
-        budget = self.per_second
-        if budget:
-            now = self._clock()
-            if now >= self._window_ends:
-                self._window_ends, self._in_window = now + 1.0, 0
-            self._in_window += 1
-            beyond = self._in_window - budget
+    def record(request: HttpRequest, seconds: float) -> None:
+        nonlocal skipped, window_ends, in_window
+        if every > 1:
+            skipped += 1
+            if skipped < every:
+                return
+            skipped = 0
+        if per_second:
+            now = clock()
+            if now >= window_ends:
+                window_ends, in_window = now + 1.0, 0
+            in_window += 1
+            beyond = in_window - per_second
             if beyond > 0:
-                if beyond % budget:
-                    return 0
-                weight *= budget
-        return weight
+                if not beyond % per_second:
+                    thinned(request, seconds)
+                return
+        plain(request, seconds)
+
+    return record
