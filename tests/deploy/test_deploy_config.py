@@ -102,6 +102,8 @@ def test_environment_overrides_apply_over_top_level_values() -> None:
     assert staging.env_vars["LOG_LEVEL"] == "debug" and production.env_vars["LOG_LEVEL"] == "info"
     assert staging.env_vars["ENVIRONMENT"] == "staging"
     assert staging.env_vars["ALLOWED_ORIGINS"] == "https://app.example.com"
+    # A worker per vCPU where state is shared in Redis; staging has one vCPU.
+    assert "WORKERS" not in staging.env_vars and production.env_vars["WORKERS"] == "2"
     assert staging.domain == "mcp-staging.example.com"
     assert production.domain == "mcp.example.com"
     with pytest.raises(ConfigError, match="qa: is not an environment"):

@@ -36,12 +36,16 @@ def resolve_environment(config: DeployConfig, name: str) -> EnvironmentSettings:
     if config.cors.allowed_origins and "ALLOWED_ORIGINS" not in env_vars:
         env_vars["ALLOWED_ORIGINS"] = ",".join(config.cors.allowed_origins)
     domain = override.domain or (config.domain.name if config.domain else None)
+    cpu = override.cpu or resources.cpu
+    if cpu > 1 and config.redis is not None and "WORKERS" not in env_vars:
+        # A Python process uses one core: one worker per vCPU, sharing state in Redis.
+        env_vars["WORKERS"] = str(cpu)
     return EnvironmentSettings(
         name=name,
         gcp_project=override.gcp_project or config.gcp.project,
         domain=domain,
         memory=override.memory or resources.memory,
-        cpu=override.cpu or resources.cpu,
+        cpu=cpu,
         min_instances=(
             override.min_instances
             if override.min_instances is not None

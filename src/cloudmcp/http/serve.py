@@ -34,19 +34,20 @@ def register(commands: Any) -> None:
         "--host",
         default=os.environ.get("HOST", "0.0.0.0" if in_container else "127.0.0.1"),  # nosec B104
     )
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    # String defaults go through `type` like arguments: a malformed variable is a usage error.
+    parser.add_argument("--port", type=int, default=os.environ.get("PORT") or "8000")
     parser.add_argument("--path", default="/mcp", help="the MCP endpoint's path (default /mcp)")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
     parser.add_argument(
         "--graceful-timeout",
         type=float,
-        default=float(os.environ.get("GRACEFUL_TIMEOUT", "8")),
+        default=os.environ.get("GRACEFUL_TIMEOUT") or "8",
         help="seconds in-flight requests get to finish on SIGTERM",
     )
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("WORKERS", "1")),
+        default=os.environ.get("WORKERS") or "1",
         help="processes serving the port, one per core (more than one needs REDIS_URL)",
     )
     parser.set_defaults(run=run)
