@@ -13,11 +13,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ops_calls import Session, call_tool
-from ops_serving import ROOT, SLOW_APP, cloudmcp_command, free_port, wait_for
+from ops_calls import Session, call_tool, modern
+from ops_serving import ROOT, cloudmcp_command, free_port, wait_for
 from test_metrics_and_logs import scrape, value
 
 REQUESTS = 40
+STATE_APP = Path(__file__).parents[1] / "multi_instance" / "state_app.py"
 
 
 def test_two_workers_add_up(tmp_path: Path) -> None:
@@ -61,20 +62,18 @@ def test_two_workers_add_up(tmp_path: Path) -> None:
         process.wait(timeout=20)
 
 
-def test_serve_workers_share_sessions_and_metrics_and_exit_cleanly(tmp_path: Path) -> None:
-    """`cloudmcp serve --workers 2`: a session's requests land on both workers and still
-    find it (Redis), a scrape from either adds up both, SIGTERM ends all with status 0."""
+def test_serve_workers_share_sessions_state_and_metrics_and_exit_cleanly(tmp_path: Path) -> None:
+    """`cloudmcp serve --workers 2`: requests spread over both workers; a legacy session
+    and a 2026-07-28 `requestState` continue on whichever worker the next request
+    reaches; a scrape from either adds up both; SIGTERM ends all with status 0."""
     from redis_support import REDIS_URL, require_redis
 
     require_redis()
     temp = tmp_path / "tmp"  # where serve makes its metrics folder
     temp.mkdir()
     port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PORT", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "WORKERS")
-    }
+    unset = ("PORT", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "WORKERS", "STATE_KEYS")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(
         REDIS_URL=REDIS_URL,
         KEY_PREFIX=f"serve-workers-{port}:",
@@ -82,37 +81,59 @@ def test_serve_workers_share_sessions_and_metrics_and_exit_cleanly(tmp_path: Pat
         TMPDIR=str(temp),
     )
     log = tmp_path / "serve.log"
-    command = [*cloudmcp_command(), "serve", str(SLOW_APP), "--port", str(port), "--workers", "2"]
+    command = [*cloudmcp_command(), "serve", str(STATE_APP), "--port", str(port), "--workers", "2"]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}/mcp"
+    fresh = httpx.Limits(max_keepalive_connections=0)  # every request connects anew
     try:
-        wait_for(base + "/health", process, log)
-        served_by = set()
-        for _ in range(REQUESTS):
-            with httpx.Client(timeout=10) as client:  # a new connection each time
-                answer = call_tool(client, base + "/mcp", "echo", text="x")
-                assert answer.status_code == 200
-                served_by.add(answer.headers["x-cloudmcp-instance"])
-        assert len(served_by) == 2, f"one worker served everything: {served_by}"
-
-        session_served_by = set()
-        fresh = httpx.Limits(max_keepalive_connections=0)  # every request connects anew
+        wait_for(f"http://127.0.0.1:{port}/health", process, log)
         with httpx.Client(timeout=10, limits=fresh) as client:
-            session = Session(client, base + "/mcp")
-            for number in range(12):
-                answer = session.call("echo", text=f"s{number}")
+
+            def served_by(answer: httpx.Response) -> str:
                 assert answer.status_code == 200, answer.text
-                session_served_by.add(answer.headers["x-cloudmcp-instance"])
+                return answer.headers["x-cloudmcp-instance"]
+
+            # Until both workers are up and have answered (the second may still start).
+            workers: set[str] = set()
+            stateless = 0
+            while len(workers) < 2 and stateless < 200:
+                workers.add(served_by(call_tool(client, url, "whoami")))
+                stateless += 1
+            assert len(workers) == 2, f"one worker served everything: {workers}"
+
+            session = Session(client, url)
+            session_served_by: set[str] = set()
+            legacy = 0
+            while session_served_by != workers and legacy < 200:
+                session_served_by.add(served_by(session.call("whoami")))
+                legacy += 1
+            assert session_served_by == workers
             assert session.close().status_code == 204
-        assert session_served_by == served_by
+
+            # An answer to a question sealed by one worker opens on the other.
+            elicits = {"io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}
+            ask = {"name": "ask_name", "arguments": {}}
+            answers = {"input-1": {"action": "accept", "content": {"name": "Grace"}}}
+            crossed = rounds = 0
+            while not crossed and rounds < 100:
+                rounds += 1
+                asked = modern(client, url, "tools/call", ask, meta=elicits)
+                first = asked.json()["result"]
+                assert first["resultType"] == "input_required"
+                state = {"inputResponses": answers, "requestState": first["requestState"]}
+                retry = modern(client, url, "tools/call", ask | state, meta=elicits)
+                assert retry.json()["result"]["content"][0]["text"].startswith("hello Grace")
+                crossed = served_by(asked) != served_by(retry)
+            assert crossed
 
         time.sleep(1.5)  # each worker hands its counts to the shared files once a second
+        calls = {"method": "tools/call"}
         for _ in range(6):  # scrapes land on either worker; each must see the sum
-            calls = {"method": "tools/call"}
-            samples = scrape(base)
-            assert value(samples, "cloudmcp_requests_total", era="stateless", **calls) == REQUESTS
-            assert value(samples, "cloudmcp_requests_total", era="legacy", **calls) == 12
+            samples = scrape(f"http://127.0.0.1:{port}")
+            total = stateless + 2 * rounds
+            assert value(samples, "cloudmcp_requests_total", era="stateless", **calls) == total
+            assert value(samples, "cloudmcp_requests_total", era="legacy", **calls) == legacy
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text()[-3000:]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         # Sessions, SSE history, caches and rate limits would each live in one worker,
         # and a session's next request lands on any of them.
         return _refuse(f"--workers {args.workers} needs REDIS_URL: workers share state there")
-    return _run_workers(args, config)
+    return _run_workers(args, config, sealed_by_one_ring=not app.settings.state_keys)
 
 
 def _refuse(message: str) -> int:
@@ -83,13 +85,18 @@ def _refuse(message: str) -> int:
     return 2
 
 
-def _run_workers(args: argparse.Namespace, config: OpsConfig) -> int:
+def _run_workers(args: argparse.Namespace, config: OpsConfig, *, sealed_by_one_ring: bool) -> int:
     """Serve the port from `args.workers` processes, each building the app itself
     (`worker_app`), under uvicorn's supervisor, which restarts a worker that dies."""
     from cloudmcp.ops import Ops, logs
 
     logs.configure_logging(config)  # the supervisor's own lines, in the workers' format
     os.environ.update(zip(_WORKER_ENV, (args.target or "", args.path, args.host), strict=True))
+    if sealed_by_one_ring:
+        # Without STATE_KEYS each process seals MRTR requestState with a key of its own,
+        # and a retry landing on another worker could not open it: give them one.
+        key = base64.b64encode(secrets.token_bytes(32)).decode()
+        os.environ["STATE_KEYS"] = f"workers:{key}"
     made_folder = None
     if config.metrics and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Every worker writes its counts there, and a scrape, whichever worker takes it,
