@@ -12,7 +12,6 @@ import tempfile
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
     from cloudmcp.http.asgi import HttpApp
     from cloudmcp.ops import OpsConfig
 
@@ -118,7 +117,7 @@ def worker_app() -> HttpApp:
     from cloudmcp.app.loader import load_app
 
     target, path, host = (os.environ[name] for name in _WORKER_ENV)
-    app: MCPApp = load_app(target or None)
+    app = load_app(target or None)
     app.bind_host = host
     ops.install(app)
     return app.http_app(path)
