@@ -152,3 +152,22 @@ def test_lines_past_the_budget_say_how_many_requests_they_stand_for(
         ("failed-0", None),
         ("failed-1", None),
     ]
+
+
+def test_a_text_line_past_the_budget_says_how_many_requests_it_stands_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cloudmcp.ops.config import OpsConfig
+    from cloudmcp.ops.logs import AccessLog
+
+    sink = AccessLog(OpsConfig(log_format="text", access_log_per_second=2), Clock())
+    observer = OpsObserver(MCPApp("budget"), [sink], [])
+    for _ in range(5):
+        observer.observe(request("tools/call", "echo", "agent"), Answer(200), 0.001)
+    sink.flush()
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.rsplit(" in ", 1)[0] for line in lines] == [
+        "INFO    cloudmcp.access: tools/call echo 200",
+        "INFO    cloudmcp.access: tools/call echo 200",
+        "INFO    cloudmcp.access: tools/call echo 200 (1 in 2)",
+    ]
