@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -141,15 +142,19 @@ def test_serve_workers_share_sessions_state_and_metrics_and_exit_cleanly(tmp_pat
     assert "Traceback" not in log.read_text()
 
 
-def test_serve_workers_without_a_shared_store_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("workers", "refusal"),
+    [("2", "--workers 2 needs REDIS_URL"), ("0", "--workers 0: expected 1 or more")],
+)
+def test_serve_workers_that_cannot_work_are_refused(workers: str, refusal: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     finished = subprocess.run(
-        [*cloudmcp_command(), "serve", "--workers", "2", "--port", "1"],
+        [*cloudmcp_command(), "serve", "--workers", workers, "--port", "1"],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert finished.returncode == 2
-    assert finished.stderr.startswith("cloudmcp serve: --workers 2 needs REDIS_URL")
+    assert finished.stderr.startswith(f"cloudmcp serve: {refusal}")
     assert "Traceback" not in finished.stderr
