@@ -181,11 +181,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     configs = dict(CONFIGS)
-    for spec in args.config:
-        name, _, assignments = spec.partition(":")
-        configs[name] = dict(item.split("=", 1) for item in assignments.split(",") if item)
     if args.only:
         configs = {k: v for k, v in configs.items() if k == "off" or k in args.only.split(",")}
+    for spec in args.config:  # measured whatever --only says
+        name, _, assignments = spec.partition(":")
+        configs[name] = dict(item.split("=", 1) for item in assignments.split(",") if item)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed")
     work = Path(tempfile.mkdtemp(prefix="ops-overhead-"))

@@ -41,27 +41,32 @@ def sampled(
     rest. One closure: it runs for every request of its kind."""
     plain = lines[every]
     thinned = lines[every * per_second] if per_second else plain
-    skipped = every - 1  # so the first request of a kind gets its line
+    # Counters that stay small (Python keeps small ints; larger ones are allocated).
+    shared = every - 1  # so the first request of a kind gets its line
+    left = 0  # lines this second still gets before sampling starts
+    skipped = 0  # requests without a line since the last line past the budget
     window_ends = float("-inf")
-    in_window = 0
 
     def record(request: HttpRequest, seconds: float) -> None:
-        nonlocal skipped, window_ends, in_window
+        nonlocal shared, left, skipped, window_ends
         if every > 1:
-            skipped += 1
-            if skipped < every:
+            shared += 1
+            if shared < every:
                 return
-            skipped = 0
+            shared = 0
         if per_second:
-            now = clock()
-            if now >= window_ends:
-                window_ends, in_window = now + 1.0, 0
-            in_window += 1
-            beyond = in_window - per_second
-            if beyond > 0:
-                if not beyond % per_second:
-                    thinned(request, seconds)
-                return
+            if left:
+                left -= 1
+            else:
+                now = clock()
+                if now >= window_ends:  # a new second: the budget again
+                    window_ends, left, skipped = now + 1.0, per_second - 1, 0
+                else:
+                    skipped += 1
+                    if skipped == per_second:
+                        skipped = 0
+                        thinned(request, seconds)
+                    return
         plain(request, seconds)
 
     return record
