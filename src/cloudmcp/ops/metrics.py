@@ -172,6 +172,38 @@ class _Timings:
 #: of request with the same labels.
 Cell = list[int]
 
+#: Durations wait this many to a list before they are counted.
+COUNT_EVERY = 256
+
+
+class _Answered:
+    """The durations of requests whose counts and timings are the same, not yet counted:
+    a request appends one float, and they are counted in a row (bucketing a duration
+    between the engine's work costs more than a run of them)."""
+
+    __slots__ = ("counts", "seconds", "timings")
+
+    def __init__(self, counts: list[Cell], timings: list[_Timings]) -> None:
+        self.counts = counts
+        self.timings = timings
+        self.seconds: list[float] = []
+
+    def count(self) -> None:
+        seconds = self.seconds
+        if not seconds:
+            return
+        for cell in self.counts:
+            cell[0] += len(seconds)
+        # Prometheus buckets are `value <= bound`: the first bound not below the value.
+        indexes = [bisect_left(LATENCY_BUCKETS, value) for value in seconds]
+        total = sum(seconds)
+        for timing in self.timings:
+            buckets = timing.buckets
+            for index in indexes:
+                buckets[index] += 1
+            timing.total += total
+        seconds.clear()
+
 
 class PrometheusSink:
     """Counts each answered request in plain ints and lists, and hands the totals to
@@ -193,6 +225,7 @@ class PrometheusSink:
         self._tools: dict[str, _Timings] = {}
         self._tool_errors: dict[str, Cell] = {}
         self._rejections: dict[str, Cell] = {}
+        self._answered: dict[tuple[object, ...], _Answered] = {}
         self._opened: Cell = [0]
         self._closed: Cell = [0]
         self._scheduled = False
@@ -224,15 +257,18 @@ class PrometheusSink:
         if ending:
             counts.append(self._closed)
         sessions = self._sessions
+        # Kinds that bump the very same cells share one list (cells live as long as the
+        # sink; the observer may forget a kind and prepare it again).
+        alike = tuple(map(id, (*counts, *timings)))
+        answered = self._answered.get(alike)
+        if answered is None:
+            answered = self._answered[alike] = _Answered(counts, timings)
+        pending, add, count = answered.seconds, answered.seconds.append, answered.count
 
         def record(request: HttpRequest, seconds: float) -> None:
-            for cell in counts:
-                cell[0] += 1
-            # Prometheus buckets are `value <= bound`: the first bound not below the value.
-            index = bisect_left(LATENCY_BUCKETS, seconds)
-            for timing in timings:
-                timing.buckets[index] += 1
-                timing.total += seconds
+            add(seconds)
+            if len(pending) >= COUNT_EVERY:
+                count()
             if ending:
                 sessions.pop(request.headers[SESSION_HEADER], None)
             elif tracked:
@@ -254,6 +290,8 @@ class PrometheusSink:
     def flush(self) -> None:
         """Hand what was counted since the last flush to prometheus_client."""
         self._scheduled = False
+        for answered in self._answered.values():
+            answered.count()
         m = self.metrics
         for key, cell in self._requests.items():
             if cell[0]:
