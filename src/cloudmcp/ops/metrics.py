@@ -212,7 +212,7 @@ class PrometheusSink:
     prometheus_client takes a lock per increment (and, with several workers, writes a
     memory-mapped file): a few of those per request cost more than the rest of the
     bookkeeping together. Batched, with each kind's cells found once, a request costs
-    a few list increments.
+    a list append (`_Answered`).
     """
 
     def __init__(self, metrics: Metrics, app: MCPApp, *, flush_every: float = 1.0) -> None:
