@@ -28,7 +28,7 @@ from cloudmcp.ops.batch import Batch
 from cloudmcp.ops.config import OpsConfig
 from cloudmcp.ops.observer import Recorder
 from cloudmcp.ops.sampling import line_weights, sampled
-from cloudmcp.ops.summary import Summary, given_request_id, new_request_id
+from cloudmcp.ops.summary import Summary, request_id_from
 from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest
 
 _encode = msgspec.json.Encoder().encode
@@ -303,7 +303,7 @@ class AccessLog:
         stamp, agents, config = _clock.stamp, self._agents, self.config
         lines = []
         for line, at, seconds, known, platform, forwarded, agent, session, *traces in pending:
-            identity = known or given_request_id(platform, forwarded) or new_request_id()
+            identity = known or request_id_from(platform, forwarded)
             extra = (agents.get(agent) or self._agent_field(agent)) if agent else b""
             if session:
                 extra += b',"session":"%s"' % _session_tag(session)

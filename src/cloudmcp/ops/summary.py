@@ -94,27 +94,24 @@ _ids = itertools.count(1)
 
 
 def request_id(request: HttpRequest) -> str:
-    """The id every line about this request carries: the platform's (Lambda's), a
-    proxy's `X-Request-Id`, or ours (a random per-process prefix and a counter: unique,
-    and no syscall per request)."""
+    """The id every line about this request carries (`request_id_from`), kept on it."""
     if request.id is None:
-        forwarded = request.headers.get("x-request-id")
-        request.id = given_request_id(request.platform, forwarded) or new_request_id()
+        request.id = request_id_from(request.platform, request.headers.get("x-request-id"))
     return request.id
 
 
-def given_request_id(platform: object, forwarded: str | None) -> str | None:
-    """The request id the platform (its request context) or a proxy (`X-Request-Id`) gave."""
+def request_id_from(platform: object, forwarded: str | None) -> str:
+    """The platform's request id (Lambda's, from its request context), a proxy's
+    `X-Request-Id`, or ours (a random per-process prefix and a counter: unique, and no
+    syscall per request)."""
     if platform is not None:
         found = getattr(platform, "aws_request_id", None)
         if found is None and isinstance(platform, Mapping):
             found = platform.get("aws_request_id") or platform.get("requestId")
         if isinstance(found, str) and found:
             return found
-    return forwarded[:128] if forwarded else None
-
-
-def new_request_id() -> str:
+    if forwarded:
+        return forwarded[:128]
     return f"{_ID_PREFIX}-{next(_ids)}"
 
 
