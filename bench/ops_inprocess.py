@@ -31,22 +31,15 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
 
-JSON_LINES = {"METRICS": "on", "ACCESS_LOG": "on", "LOG_FORMAT": "json"}
-CONFIGS = {
-    "off": {"METRICS": "off", "ACCESS_LOG": "off"},
-    "metrics": {"METRICS": "on", "ACCESS_LOG": "off"},
-    "metrics+log": JSON_LINES,
-    "metrics+every-line": {**JSON_LINES, "ACCESS_LOG_PER_SECOND": "0"},
-}
+from ops_configs import add_arguments, chosen  # noqa: E402 - beside this script
 
 
 def serve(rounds: int, requests: int) -> None:
     """In the measured process: answer `requests` calls `rounds` times; print the CPU
     microseconds per request of each round as JSON on stderr."""
     import uvloop
-
-    sys.path.insert(0, str(BENCH))
     import wire
 
     from cloudmcp import ops
@@ -114,19 +107,13 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=6, help="times to start fresh processes")
     parser.add_argument("--rounds", type=int, default=4, help="measured rounds per start")
     parser.add_argument("--requests", type=int, default=15000, help="calls per round")
-    parser.add_argument("--only", help="measure these configurations (comma-separated) besides off")
-    parser.add_argument("--config", action="append", default=[], metavar="NAME:K=V,K=V")
+    add_arguments(parser)
     parser.add_argument("--serve", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(*args.serve)
         return
-    configs = dict(CONFIGS)
-    if args.only:
-        configs = {k: v for k, v in configs.items() if k == "off" or k in args.only.split(",")}
-    for spec in args.config:  # measured whatever --only says
-        name, _, assignments = spec.partition(":")
-        configs[name] = dict(item.split("=", 1) for item in assignments.split(",") if item)
+    configs = chosen(args)
     python = ROOT / ".venv" / "bin" / "python"
     pinned = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     work = Path(tempfile.mkdtemp(prefix="ops-inprocess-"))

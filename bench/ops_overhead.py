@@ -41,24 +41,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import wire  # noqa: E402 - the bench's own requests, from beside this script
-
-CONFIGS = {
-    "off": {"METRICS": "off", "ACCESS_LOG": "off"},
-    "metrics": {"METRICS": "on", "ACCESS_LOG": "off"},
-    "metrics+log": {"METRICS": "on", "ACCESS_LOG": "on", "LOG_FORMAT": "json"},
-    "metrics+every-line": {
-        "METRICS": "on",
-        "ACCESS_LOG": "on",
-        "LOG_FORMAT": "json",
-        "ACCESS_LOG_PER_SECOND": "0",
-    },
-    "metrics+log@1%": {
-        "METRICS": "on",
-        "ACCESS_LOG": "on",
-        "LOG_FORMAT": "json",
-        "ACCESS_LOG_SAMPLE_RATE": "0.01",
-    },
-}
+from ops_configs import add_arguments, chosen  # noqa: E402
 
 
 def pinned(command: list[str], core: int) -> list[str]:
@@ -171,21 +154,9 @@ def main() -> None:
         action="store_true",
         help="drive one server at a time, with the core to itself, instead of all at once",
     )
-    parser.add_argument("--only", help="measure these configurations (comma-separated) besides off")
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        metavar="NAME:K=V,K=V",
-        help="another configuration to measure, e.g. 'text-log:ACCESS_LOG=on,LOG_FORMAT=text'",
-    )
+    add_arguments(parser)
     args = parser.parse_args()
-    configs = dict(CONFIGS)
-    if args.only:
-        configs = {k: v for k, v in configs.items() if k == "off" or k in args.only.split(",")}
-    for spec in args.config:  # measured whatever --only says
-        name, _, assignments = spec.partition(":")
-        configs[name] = dict(item.split("=", 1) for item in assignments.split(",") if item)
+    configs = chosen(args)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed")
     work = Path(tempfile.mkdtemp(prefix="ops-overhead-"))
