@@ -67,3 +67,18 @@ def stop(live: Live) -> None:
         except subprocess.TimeoutExpired:
             live.process.kill()
             live.process.wait()
+
+
+def refusal(env: dict[str, str], *args: str) -> str:
+    """What `cloudmcp serve ARGS` says on stderr when it refuses to start: exit status 2,
+    one message, no traceback."""
+    finished = subprocess.run(
+        [*cloudmcp_command(), "serve", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 2, finished.stderr
+    assert "Traceback" not in finished.stderr
+    return finished.stderr
