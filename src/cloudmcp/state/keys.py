@@ -1,0 +1,34 @@
+"""Where each piece of state lives in the store: the one key layout every backend shares."""
+
+from __future__ import annotations
+
+
+class Keys:
+    """Where each piece of state lives in the store, under the deployment's prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.notifications = f"{prefix}notifications"
+        #: `notifications/cancelled` for calls running on another instance.
+        self.cancellations = f"{prefix}cancellations"
+
+    def session(self, session_id: str) -> str:
+        return f"{self.prefix}session:{session_id}"
+
+    def sse(self, session_id: str, token: str) -> str:
+        return f"{self.prefix}sse:{session_id}:{token}"
+
+    def reply(self, session_id: str, request_id: str) -> str:
+        return f"{self.prefix}reply:{session_id}:{request_id}"
+
+    def subscribers(self, uri: str) -> str:
+        return f"{self.prefix}subscribers:{uri}"
+
+    def resource(self, uri: str) -> str:
+        return f"{self.prefix}resource:{uri}"
+
+    def cache(self, tool: str, digest: str) -> str:
+        return f"{self.prefix}cache:{tool}:{digest}"
+
+    def hits(self, scope: str) -> str:
+        return f"{self.prefix}hits:{scope}"
