@@ -40,11 +40,30 @@ def read_secrets() -> None:
         load_secrets()
 
 
+def check_settings() -> None:
+    """Every setting checked at init (after secrets are read): a bad one is one line in the
+    function's log, and the init fails with exit status 2 instead of each request failing;
+    settings that start but misbehave later get a warning line."""
+    import sys
+
+    from cloudmcp.startup import BadSetting, start_up_warnings
+    from cloudmcp.startup import check_settings as check
+
+    try:
+        settings = check()
+    except BadSetting as exc:
+        print(f"cloudmcp: bad setting: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    for warning in start_up_warnings(settings, os.environ):
+        print(f"cloudmcp: warning: {warning}", file=sys.stderr, flush=True)
+
+
 def lambda_handler(app: MCPApp, path: str = "/mcp") -> LambdaHandler:
     """A Lambda function handler serving `app` at `path`, in direct mode."""
     from cloudmcp.aws_lambda.direct import LambdaHandler
 
     read_secrets()
+    check_settings()
     return LambdaHandler(app, path)
 
 
@@ -53,6 +72,7 @@ def asgi_handler(app: Any, *, api_gateway_base_path: str = "/") -> AsgiHandler:
     from cloudmcp.aws_lambda.asgi import AsgiHandler
 
     read_secrets()
+    check_settings()
     return AsgiHandler(app, api_gateway_base_path=api_gateway_base_path)
 
 
@@ -61,8 +81,11 @@ def default_handler() -> LambdaHandler:
     from cloudmcp.app.loader import load_app
 
     read_secrets()  # before the app module runs: it may read settings at import
+    check_settings()
     app = load_app(os.environ.get("CLOUDMCP_APP") or None)
-    return lambda_handler(app, os.environ.get("CLOUDMCP_PATH") or "/mcp")
+    from cloudmcp.aws_lambda.direct import LambdaHandler
+
+    return LambdaHandler(app, os.environ.get("CLOUDMCP_PATH") or "/mcp")
 
 
 if not TYPE_CHECKING:
