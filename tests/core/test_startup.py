@@ -202,3 +202,34 @@ def test_start_up_names_the_mcp_endpoint_and_warns_about_state_keys(
     url, output = inventory
     assert f"MCP endpoint: {url}" in output
     assert "STATE_KEYS is not set" in output
+
+
+def test_port_alone_binds_every_interface_but_keeps_the_rebinding_check(tmp_path: Path) -> None:
+    """`PORT=... cloudmcp serve` on a laptop listens on 0.0.0.0 (as a container must); a
+    public name pointed at this machine is still refused."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*cloudmcp_command(), "serve"],
+            env=clean_env(PORT=str(port)),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(300):
+            if process.poll() is not None or "Uvicorn running" in log.read_text():
+                break
+            time.sleep(0.1)
+        assert "0.0.0.0" in log.read_text(), log.read_text()
+        url = f"http://127.0.0.1:{port}/mcp"
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta()}}
+        headers = modern_headers("tools/list")
+        assert httpx.post(url, json=body, headers=headers).status_code == 200
+        rebound = httpx.post(url, json=body, headers={**headers, "host": f"evil.example:{port}"})
+        assert rebound.status_code == 421
+        junk = httpx.post(url, json=body, headers={**headers, "host": "localhost:1@evil.example"})
+        assert junk.status_code == 421
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
