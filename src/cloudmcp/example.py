@@ -10,12 +10,12 @@ import math
 import platform
 import re
 import statistics
-import time
 from collections import Counter
 from enum import StrEnum
 from typing import Any, TypedDict
 
 from cloudmcp import Context, MCPApp
+from cloudmcp.ops.uptime import uptime
 
 app = MCPApp(
     "cloudmcp-example",
@@ -27,7 +27,6 @@ app = MCPApp(
     ),
 )
 
-STARTED = time.monotonic()
 _first_call = True
 
 
@@ -209,7 +208,7 @@ async def health_check(ctx: Context) -> dict[str, Any]:
         "status": "healthy" if await engine.store.ping() else "degraded",
         "server": app.name,
         "version": app.version,
-        "uptime_seconds": round(time.monotonic() - STARTED, 3),
+        "uptime_seconds": round(uptime(), 3),
         "platform": platform.platform(terse=True),
         "python": platform.python_version(),
         "environment": app.settings.environment,

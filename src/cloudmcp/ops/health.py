@@ -12,13 +12,13 @@ import platform
 import time
 from typing import TYPE_CHECKING, Any
 
+from cloudmcp.ops.uptime import uptime
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.transport import JSON, Accept, Headers, HttpRequest, Responder
 
 if TYPE_CHECKING:
     from cloudmcp.app.application import MCPApp
 
-STARTED = time.monotonic()
 #: A deep check slower than this is reported, not failed: the server still answers.
 DEEP_SLOW_SECONDS = 1.0
 
@@ -30,7 +30,7 @@ async def health_report(app: MCPApp) -> dict[str, Any]:
         "status": "healthy" if store_ok else "degraded",
         "server": app.name,
         "version": app.version,
-        "uptime_seconds": round(time.monotonic() - STARTED, 3),
+        "uptime_seconds": round(uptime(), 3),
         "environment": app.settings.environment,
         "platform": platform.platform(terse=True),
         "python": platform.python_version(),
