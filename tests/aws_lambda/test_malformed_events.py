@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lambda_calls import TOOLS_LIST, fresh_app
-from wire import ACCEPT, MODERN, meta
+from wire import ACCEPT, STATELESS, meta
 
 from cloudmcp.aws_lambda import lambda_handler
 from cloudmcp.aws_lambda.direct import LambdaHandler
@@ -25,7 +25,7 @@ BODY = json.dumps({**TOOLS_LIST, "params": {"_meta": meta()}}).encode()
 HEADERS = {
     "content-type": "application/json",
     "accept": ACCEPT,
-    "mcp-protocol-version": MODERN,
+    "mcp-protocol-version": STATELESS,
     "mcp-method": "tools/list",
 }
 

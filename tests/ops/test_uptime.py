@@ -12,7 +12,8 @@ time.sleep(1.0)  # the process has run a second before anything of cloudmcp is i
 from cloudmcp.ops.health import health_report
 from cloudmcp.example import app
 
-report = asyncio.run(health_report(app))
+service = app.compose()
+report = asyncio.run(health_report(service.registry, service.engine))
 print(json.dumps({"health": report["uptime_seconds"]}))
 """
 

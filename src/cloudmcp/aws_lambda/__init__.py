@@ -21,9 +21,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
     from cloudmcp.aws_lambda.asgi import AsgiHandler
     from cloudmcp.aws_lambda.direct import LambdaHandler
+    from cloudmcp.compose import Composable
 
     #: The handler for the app named by `CLOUDMCP_APP` (`CLOUDMCP_PATH`: its endpoint).
     handler: LambdaHandler
@@ -58,13 +58,15 @@ def check_settings() -> None:
         print(f"cloudmcp: warning: {warning}", file=sys.stderr, flush=True)
 
 
-def lambda_handler(app: MCPApp, path: str = "/mcp") -> LambdaHandler:
+def lambda_handler(
+    app: Composable, path: str = "/mcp", *, bind_host: str | None = None
+) -> LambdaHandler:
     """A Lambda function handler serving `app` at `path`, in direct mode."""
     from cloudmcp.aws_lambda.direct import LambdaHandler
 
     read_secrets()
     check_settings()
-    return LambdaHandler(app, path)
+    return LambdaHandler(app, path, bind_host=bind_host)
 
 
 def asgi_handler(app: Any, *, api_gateway_base_path: str = "/") -> AsgiHandler:
@@ -78,7 +80,7 @@ def asgi_handler(app: Any, *, api_gateway_base_path: str = "/") -> AsgiHandler:
 
 def default_handler() -> LambdaHandler:
     """The handler for `CLOUDMCP_APP`, served at `CLOUDMCP_PATH` (default `/mcp`)."""
-    from cloudmcp.app.loader import load_app
+    from cloudmcp.loader import load_app
 
     read_secrets()  # before the app module runs: it may read settings at import
     check_settings()

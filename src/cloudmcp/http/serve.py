@@ -103,8 +103,9 @@ def _resolve(args: argparse.Namespace, env: Mapping[str, str]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cloudmcp import ops
-    from cloudmcp.app.loader import AppNotFound, load_app
     from cloudmcp.auth.hosts import default_hosts
+    from cloudmcp.errors import AppNotFound
+    from cloudmcp.loader import load_app
 
     try:
         check_settings()
@@ -123,11 +124,10 @@ def run(args: argparse.Namespace) -> int:
         )
     _prepare_process(args)
     if args.workers == 1:
-        app.bind_host = args.host
         app.settings.allowed_hosts = default_hosts(app.settings, args.host, os.environ)
-        installed = ops.install(app, config=config)
+        http_app = app.http_app(args.path, bind_host=args.host, operations=config)
         _announce(args, app.settings)
-        _uvicorn(args, app.http_app(args.path), installed.uvicorn_options())
+        _uvicorn(args, http_app, ops.Ops(config).uvicorn_options())
         return 0
     return _run_workers(args, config, sealed_by_one_ring=not app.settings.state_keys)
 
@@ -209,16 +209,14 @@ def _run_workers(args: argparse.Namespace, config: OpsConfig, *, sealed_by_one_r
 
 def worker_app() -> HttpApp:
     """The ASGI app of one worker of `cloudmcp serve --workers N`."""
-    from cloudmcp import ops
-    from cloudmcp.app.loader import load_app
     from cloudmcp.auth.hosts import default_hosts
+    from cloudmcp.loader import load_app
+    from cloudmcp.ops import OpsConfig
 
     target, path, host = (os.environ[name] for name in _WORKER_ENV)
     app = load_app(target or None)
-    app.bind_host = host
     app.settings.allowed_hosts = default_hosts(app.settings, host, os.environ)
-    ops.install(app)
-    return app.http_app(path)
+    return app.http_app(path, bind_host=host, operations=OpsConfig.from_env())
 
 
 def _uvicorn(args: argparse.Namespace, app: Any, options: dict[str, Any]) -> None:
