@@ -3,7 +3,7 @@ combinations that start but misbehave later.
 
 `cloudmcp serve`, `cloudmcp lambda ...` and the AWS Lambda handler call `check_settings()`
 first: a bad value is refused before anything starts, in one line naming the variable,
-the value and what is allowed (`BadSetting`), never at the first request.
+the value and what is allowed (`ConfigurationError`), never at the first request.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from cloudmcp.errors import ConfigurationError
 from cloudmcp.settings import Settings
 
 #: Log levels, as `LOG_LEVEL` takes them (any case).
@@ -20,21 +21,17 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
-class BadSetting(ValueError):
-    """A setting is malformed or out of range; the message is one line naming it."""
-
-
 def check_settings(env: Mapping[str, str] | None = None) -> Settings:
     """The settings `env` (default: the process environment) describes, every one checked;
-    `BadSetting` for the first that is wrong."""
+    `ConfigurationError` for the first that is wrong."""
     env = os.environ if env is None else env
     try:
         settings = Settings.from_env(env)
         _check_values(settings, env)
-    except BadSetting:
+    except ConfigurationError:
         raise
     except (ValueError, OSError) as exc:
-        raise BadSetting(str(exc).splitlines()[0] if str(exc) else repr(exc)) from None
+        raise ConfigurationError(str(exc).splitlines()[0] if str(exc) else repr(exc)) from None
     return settings
 
 
@@ -42,14 +39,14 @@ def _check_values(settings: Settings, env: Mapping[str, str]) -> None:
     """What the types alone do not say: formats, names from a list, what needs what."""
     level = settings.log_level.lower()
     if level not in LOG_LEVELS:
-        raise BadSetting(
+        raise ConfigurationError(
             f"LOG_LEVEL={settings.log_level!r}: expected one of {', '.join(LOG_LEVELS)}"
         )
     if settings.redis_url is not None:
         _check_redis_url(settings.redis_url)
     _check_state_keys(settings.state_keys)
     if settings.oauth_validation not in ("jwt", "introspection", "auto"):
-        raise BadSetting(
+        raise ConfigurationError(
             f"OAUTH_VALIDATION={settings.oauth_validation!r}: expected jwt, introspection or auto"
         )
     if settings.rate_limit:
@@ -58,7 +55,7 @@ def _check_values(settings: Settings, env: Mapping[str, str]) -> None:
         try:
             Limit.parse(settings.rate_limit)
         except ValueError:
-            raise BadSetting(
+            raise ConfigurationError(
                 f"RATE_LIMIT={settings.rate_limit!r}: expected count/seconds, e.g. 100/60"
             ) from None
     from cloudmcp.auth.hosts import expand_hosts, expand_origins, parse_networks
@@ -71,7 +68,9 @@ def _check_values(settings: Settings, env: Mapping[str, str]) -> None:
     try:
         from_settings(settings)  # AUTH and what each mode needs
     except OSError as exc:
-        raise BadSetting(f"API_KEYS_FILE={settings.api_keys_file!r}: {exc.strerror}") from None
+        raise ConfigurationError(
+            f"API_KEYS_FILE={settings.api_keys_file!r}: {exc.strerror}"
+        ) from None
     from cloudmcp.ops.config import OpsConfig
 
     OpsConfig.from_env(env)  # LOG_FORMAT, METRICS, tracing, sampling...
@@ -85,20 +84,22 @@ def _check_redis_url(url: str) -> None:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise BadSetting(f"REDIS_URL: not a URL: {allowed}") from None
+        raise ConfigurationError(f"REDIS_URL: not a URL: {allowed}") from None
     shown = url
     if "@" in url:  # never the password
         shown = f"{parts.scheme}://{parts.hostname or ''}{f':{port}' if port else ''}{parts.path}"
     if parts.scheme not in REDIS_SCHEMES:
-        raise BadSetting(f"REDIS_URL={shown!r}: {allowed}")
+        raise ConfigurationError(f"REDIS_URL={shown!r}: {allowed}")
     if parts.scheme == "unix" and not parts.path:
-        raise BadSetting(f"REDIS_URL={shown!r}: {allowed}")
+        raise ConfigurationError(f"REDIS_URL={shown!r}: {allowed}")
     if parts.scheme != "unix":
         if not parts.hostname:
-            raise BadSetting(f"REDIS_URL={shown!r}: no host: {allowed}")
+            raise ConfigurationError(f"REDIS_URL={shown!r}: no host: {allowed}")
         database = parts.path.strip("/")
         if database and not database.isdigit():
-            raise BadSetting(f"REDIS_URL={shown!r}: the database must be a number: {allowed}")
+            raise ConfigurationError(
+                f"REDIS_URL={shown!r}: the database must be a number: {allowed}"
+            )
 
 
 def _check_state_keys(entries: tuple[str, ...]) -> None:
@@ -107,11 +108,11 @@ def _check_state_keys(entries: tuple[str, ...]) -> None:
     allowed = "expected id:base64 entries, newest first, 32 bytes or more each"
     for number, entry in enumerate(entries, 1):
         if ":" not in entry:  # no id: the entry may be the key itself, never shown
-            raise BadSetting(f"STATE_KEYS: entry {number} has no id: {allowed}")
+            raise ConfigurationError(f"STATE_KEYS: entry {number} has no id: {allowed}")
     try:
         KeyRing.from_config(entries)
     except ValueError as exc:
-        raise BadSetting(f"STATE_KEYS: {exc}: {allowed}") from None
+        raise ConfigurationError(f"STATE_KEYS: {exc}: {allowed}") from None
 
 
 def start_up_warnings(settings: Settings, env: Mapping[str, str]) -> list[str]:
@@ -138,7 +139,7 @@ def option_or_env(
     high: float | None = None,
 ) -> Any:
     """A number option of a command: as given, else from `variable` in `env`, else
-    `default`; `BadSetting` naming the option or the variable when it is not a `kind`
+    `default`; `ConfigurationError` naming the option or the variable when it is not a `kind`
     from `low` to `high`."""
     raw = env.get(variable) or ""
     if given is None and not raw:
@@ -150,9 +151,9 @@ def option_or_env(
     try:
         value = kind(given) if given is not None else kind(raw)
     except ValueError:
-        raise BadSetting(f"{name}: expected {words}, {allowed}") from None
+        raise ConfigurationError(f"{name}: expected {words}, {allowed}") from None
     if not low <= value <= (high if high is not None else value):  # NaN fails too
-        raise BadSetting(f"{name}: expected {words}, {allowed}")
+        raise ConfigurationError(f"{name}: expected {words}, {allowed}")
     return value
 
 

@@ -16,7 +16,8 @@ import pytest
 from cloudmcp_serving import cloudmcp_command, free_port
 from wire import meta, modern_headers
 
-from cloudmcp.startup import BadSetting, check_settings, start_up_warnings
+from cloudmcp.errors import ConfigurationError
+from cloudmcp.startup import check_settings, start_up_warnings
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "k1:" + "A" * 44  # 32 bytes of base64
@@ -124,9 +125,9 @@ def test_the_lambda_handler_logs_a_bad_setting_in_one_line_at_init() -> None:
 
 def test_check_settings_reads_any_mapping() -> None:
     assert check_settings({"STATE_KEYS": KEY, "REDIS_URL": "rediss://cache:6380/2"}).redis_url
-    with pytest.raises(BadSetting, match="OAUTH_VALIDATION"):
+    with pytest.raises(ConfigurationError, match="OAUTH_VALIDATION"):
         check_settings({"OAUTH_VALIDATION": "maybe"})
-    with pytest.raises(BadSetting, match="API_KEYS_FILE='/nowhere/keys'"):
+    with pytest.raises(ConfigurationError, match="API_KEYS_FILE='/nowhere/keys'"):
         check_settings({"AUTH": "api_key", "API_KEYS_FILE": "/nowhere/keys"})
 
 

@@ -46,12 +46,13 @@ def check_settings() -> None:
     settings that start but misbehave later get a warning line."""
     import sys
 
-    from cloudmcp.startup import BadSetting, start_up_warnings
+    from cloudmcp.errors import ConfigurationError
     from cloudmcp.startup import check_settings as check
+    from cloudmcp.startup import start_up_warnings
 
     try:
         settings = check()
-    except BadSetting as exc:
+    except ConfigurationError as exc:
         print(f"cloudmcp: bad setting: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
     for warning in start_up_warnings(settings, os.environ):

@@ -12,9 +12,9 @@ import tempfile
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from cloudmcp.errors import ConfigurationError
 from cloudmcp.startup import (
     LOG_LEVELS,
-    BadSetting,
     check_settings,
     option_or_env,
     refuse,
@@ -88,7 +88,9 @@ def _resolve(args: argparse.Namespace, env: Mapping[str, str]) -> None:
     args.port = option_or_env(args.port, "PORT", env, 8000, int, 0, 65535)
     args.log_level = (args.log_level or env.get("LOG_LEVEL") or "info").lower()
     if args.log_level not in LOG_LEVELS:
-        raise BadSetting(f"--log-level {args.log_level!r}: expected one of {', '.join(LOG_LEVELS)}")
+        raise ConfigurationError(
+            f"--log-level {args.log_level!r}: expected one of {', '.join(LOG_LEVELS)}"
+        )
     args.graceful_timeout = option_or_env(
         args.graceful_timeout, "GRACEFUL_TIMEOUT", env, 8.0, float, 0
     )
