@@ -72,7 +72,9 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        # The next request on this connection gets the same time for its headers; an idle
-        # connection is closed sooner by uvicorn's keep-alive timeout.
-        if not self.transport.is_closing():
+        # The next request on this connection gets the same time for its headers (an idle
+        # connection is closed sooner by uvicorn's keep-alive timeout); unless one arrived
+        # already, pipelined, and is being answered.
+        answering = self.cycle is not None and not self.cycle.response_complete
+        if not answering and not self.transport.is_closing():
             self._arm(self.header_timeout)
