@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from cloudmcp.errors import ConfigurationError
+
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
 #: Fields whose values never appear in a repr (logs, tracebacks).
 SECRETS = frozenset({"api_keys", "oauth_client_secret"})
@@ -142,7 +144,7 @@ class Settings(msgspec.Struct, kw_only=True):
                 allowed = allowed.replace(f"expected {kind}, got str", f"expected {words}")
                 allowed = allowed.replace(f"expected {kind}", f"expected {words}")
             shown = "<hidden>" if name.lower() in SECRETS else repr(env.get(name))
-            raise ValueError(f"{name}={shown}: {allowed}") from None
+            raise ConfigurationError(f"{name}={shown}: {allowed}") from None
         for name, value in overrides.items():
             setattr(settings, name, value)
         return settings

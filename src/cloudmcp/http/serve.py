@@ -83,7 +83,8 @@ def _resolve(args: argparse.Namespace, env: Mapping[str, str]) -> None:
     """Each option as given, else from its environment variable, else its default; checked."""
     from cloudmcp.http.deadlines import BODY_TIMEOUT, HEADER_TIMEOUT
 
-    wildcard = "0.0.0.0" if env.get("PORT") else "127.0.0.1"  # nosec B104 - containers must be reachable; Host is still checked
+    # A container's platform must reach it; the Host check stays on (auth/hosts.py).
+    wildcard = "0.0.0.0" if env.get("PORT") else "127.0.0.1"  # nosec B104
     args.host = args.host or env.get("HOST") or wildcard
     args.port = option_or_env(args.port, "PORT", env, 8000, int, 0, 65535)
     args.log_level = (args.log_level or env.get("LOG_LEVEL") or "info").lower()
