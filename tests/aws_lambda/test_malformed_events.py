@@ -174,3 +174,29 @@ def test_generated_malformed_events_never_raise(
 ) -> None:
     answered(handler, copy.deepcopy(event))
     assert not tracebacks.records, [r.getMessage() for r in tracebacks.records]
+
+
+@pytest.mark.parametrize("kind", EVENT_KINDS)
+@pytest.mark.parametrize("breakage", list(HAND_MADE))
+def test_asgi_mode_answers_malformed_events_too(kind: str, breakage: str) -> None:
+    """Under Mangum (your own routes beside /mcp) the same events get the same answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cloudmcp.aws_lambda import asgi_handler
+
+    event = make_event(kind, "POST", "/mcp", HEADERS, BODY)
+    try:
+        HAND_MADE[breakage](event)
+    except (AttributeError, TypeError):
+        pytest.skip(f"{breakage} does not apply to {kind} events")
+
+    def invoke() -> dict[str, Any]:
+        handler = asgi_handler(fresh_app().http_app())
+        try:
+            return handler(event, LocalContext())
+        finally:
+            handler.close()
+
+    with ThreadPoolExecutor(1) as thread:  # the handler sets the thread's event loop
+        response = thread.submit(invoke).result()
+    assert isinstance(response["statusCode"], int) and response["statusCode"] < 500, response

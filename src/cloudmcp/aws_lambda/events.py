@@ -379,7 +379,23 @@ EVENT_TYPES: tuple[type[LambdaEvent], ...] = (
 
 
 #: Fields only HTTP events have: an event with any of them is not some other service's.
-_HTTP_FIELDS = frozenset({"httpMethod", "rawPath", "routeKey", "headers", "multiValueHeaders"})
+_HTTP_FIELDS = frozenset(
+    {
+        "httpMethod",
+        "rawPath",
+        "routeKey",
+        "path",
+        "headers",
+        "multiValueHeaders",
+        "cookies",
+        "body",
+        "isBase64Encoded",
+        "rawQueryString",
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+        "requestContext",
+    }
+)
 
 
 def parse_event(event: Any) -> LambdaEvent:
@@ -388,7 +404,7 @@ def parse_event(event: Any) -> LambdaEvent:
         for kind in EVENT_TYPES:
             if kind.matches(event):
                 return kind(event)
-        if not _HTTP_FIELDS.isdisjoint(event):
+        if not _HTTP_FIELDS.isdisjoint(event) or event.get("version") in ("1.0", "2.0"):
             # An HTTP event too broken to tell its kind: answered in the shape of the
             # payload version it claims.
             kind = ApiGatewayV2Event if event.get("version") == "2.0" else ApiGatewayV1Event
