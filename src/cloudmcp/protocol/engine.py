@@ -139,11 +139,12 @@ class Engine:
         request_id: Any = None
         try:
             if request.method == "POST":
-                body = self._read(request)
+                accept = parse_accept(request.headers.get("accept"))
+                body = self._read(request, accept)
                 if isinstance(body, dict):
                     request_id = body.get("id")
                     request_id = request_id if jsonrpc.is_request_id(request_id) else None
-                await self._post(request, body, responder)
+                await self._post(request, body, accept, responder)
             elif request.method in ("GET", "DELETE") and self._is_legacy_session(request):
                 if request.method == "GET":
                     accept = parse_accept(request.headers.get("accept"))
@@ -184,20 +185,20 @@ class Engine:
             version is None or version.strip() != STATELESS
         )
 
-    def _read(self, request: HttpRequest) -> Any:
+    def _read(self, request: HttpRequest, accept: Accept) -> Any:
         """The decoded body of a POST the transport rules accept."""
         content_type = request.headers.get("content-type", JSON)
         if content_type.split(";", 1)[0].strip().lower() != JSON:
             raise unsupported_media_type()
-        accept = parse_accept(request.headers.get("accept"))
         if not accept.json and not accept.sse:
             raise not_acceptable(
                 "the Accept header must allow application/json or text/event-stream"
             )
         return jsonrpc.decode(request.body)
 
-    async def _post(self, request: HttpRequest, body: Any, responder: Responder) -> None:
-        accept = parse_accept(request.headers.get("accept"))
+    async def _post(
+        self, request: HttpRequest, body: Any, accept: Accept, responder: Responder
+    ) -> None:
         if isinstance(body, list):
             await self.legacy.post(request, body, accept, responder, self.admit)
             return
@@ -237,8 +238,8 @@ class Engine:
     async def admit(self, request: HttpRequest, call: Call) -> None:
         """What a call must pass before it runs: the scopes of what it names, and the
         caller's rate limits. Raises `MCPError` (403, 429)."""
-        if self.authorize is not None and call.entry is not None and call.entry.scopes:
-            self.authorize(request.principal, call.entry.scopes)
+        if self.authorize is not None and (scopes := call.scopes):
+            self.authorize(request.principal, scopes)
         limiter = self.limiter
         tool = call.tool
         tool_limit = _limit(tool.rate_limit) if tool is not None and tool.rate_limit else None

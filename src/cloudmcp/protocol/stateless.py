@@ -151,7 +151,7 @@ class Stateless:
     ) -> None:
         """Answer one request; raises `MCPError` for what is refused before it runs."""
         meta = self._check(request, call)
-        if not call.known:
+        if not call.spec.stateless:
             raise method_not_found(call.method, status=404)
         if call.method == "tools/call":
             self._check_params_headers(request, call)
@@ -276,7 +276,7 @@ class Stateless:
             return
         request.info.tool_error = result.get("isError") is True
         cacheable = call.spec.cacheable and "requestState" not in call.params
-        answer = self.features.encode(call, result, lambda r: self.decorate(r, cacheable))
+        answer = self.features.encode(call, self.decorate(result, cacheable), self._complete)
         await stream.finish(answer)
 
     def _answers(self, request: HttpRequest, call: Call) -> dict[str, Any]:
@@ -294,6 +294,9 @@ class Stateless:
                 raise invalid_params('"inputResponses" must be an object')
             answers.update(responses)
         return answers
+
+    def _complete(self, result: dict[str, Any]) -> dict[str, Any]:
+        return self.decorate(result, False)
 
     def decorate(self, result: dict[str, Any], cacheable: bool) -> dict[str, Any]:
         result["resultType"] = "complete"
