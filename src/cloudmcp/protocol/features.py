@@ -21,6 +21,7 @@ from cloudmcp.errors import ArgumentError, MCPError, ToolError
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.call import Call
 from cloudmcp.protocol.errors import internal_error, invalid_params, method_not_found, timed_out
+from cloudmcp.protocol.transport import principal_id
 from cloudmcp.state.cache import ToolCache
 
 log = logging.getLogger("cloudmcp")
@@ -145,8 +146,7 @@ class Features:
             raise invalid_params('"arguments" must be an object')
         cache_key = None
         if tool.cache_ttl and self.cache is not None:
-            principal = ctx.principal
-            caller = None if principal is None else str(getattr(principal, "id", principal))
+            caller = principal_id(ctx.principal)
             cache_key = self.cache.key(name, jsonrpc.encode_canonical([arguments, caller]))
             cached = await self.cache.get(cache_key)
             if cached is not None:

@@ -36,6 +36,7 @@ from cloudmcp.protocol.transport import (
     Accept,
     HttpRequest,
     Responder,
+    principal_id,
     sse_event,
 )
 from cloudmcp.protocol.versions import STATELESS, SUPPORTED
@@ -365,6 +366,6 @@ def _fingerprint(request: HttpRequest, call: Call) -> str:
 
     params = call.params
     target = {k: params.get(k) for k in ("name", "uri", "arguments")}
-    principal = getattr(request.principal, "id", request.principal)
+    principal = principal_id(request.principal)
     digest = hashlib.sha256(jsonrpc.encode_canonical([call.method, target, str(principal)]))
     return digest.hexdigest()[:32]
