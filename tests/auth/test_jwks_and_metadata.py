@@ -271,9 +271,7 @@ async def test_a_slow_issuer_is_503_for_every_caller_waiting_on_it(
     wire = wire_for(settings)
     token = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIn0.eyJzdWIiOiJhIn0.c2ln"
     try:
-        answers = await asyncio.gather(
-            *(wire.modern("tools/list", token=token) for _ in range(4))
-        )
+        answers = await asyncio.gather(*(wire.modern("tools/list", token=token) for _ in range(4)))
     finally:
         listener.close()
         for held in accepted:
