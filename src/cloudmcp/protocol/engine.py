@@ -8,6 +8,7 @@ the same engine runs in uvicorn, in AWS Lambda, and in a unit test.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudmcp.app.registry import Registry
 from cloudmcp.errors import MCPError, StoreUnavailable
+from cloudmcp.eventloop import current_task
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.call import Call, Era, parse
 from cloudmcp.protocol.closing import Closing
@@ -24,6 +26,7 @@ from cloudmcp.protocol.errors import (
     method_not_allowed,
     not_acceptable,
     rate_limited,
+    shutting_down,
     store_unavailable,
     unsupported_media_type,
 )
@@ -164,6 +167,15 @@ class Engine:
             await self.refuse(request, responder, store_unavailable(), request_id)
         except RecursionError:
             await self.refuse(request, responder, invalid_request("nested too deeply"), request_id)
+        except asyncio.CancelledError:
+            if not self.closing.closing or responder.closed:
+                raise
+            # The server's grace period ran out with the call unfinished: answer it, so
+            # the client retries elsewhere and the server logs no traceback.
+            task = current_task()
+            if task is not None:
+                task.uncancel()
+            await self.refuse(request, responder, shutting_down(), request_id)
         except Exception:
             log.exception("unhandled error serving %s", request.method)
             await self.refuse(request, responder, internal_error(status=500), request_id)
