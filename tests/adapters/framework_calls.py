@@ -1,0 +1,31 @@
+"""Every call the fixtures answer, and what each must answer: the fixtures of all four
+frameworks offer the same tools, resources and prompts, written each framework's way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: tool -> (arguments, the text of its result)
+TOOL_CALLS: dict[str, tuple[dict[str, Any], str]] = {
+    "add": ({"a": 2, "b": 3}, "5"),
+    "ship": (
+        {"address": {"street": "1 Main St", "city": "Oslo", "postcode": "0150"}, "express": True},
+        "express to 1 Main St, 0150 Oslo",
+    ),
+    "who": ({"user": "ada"}, "Ada Lovelace (lifespan starts: 1"),
+    "read_config": ({}, "read: This is the content of the static text resource."),
+    "client_roots": ({}, "file:///work/project"),
+    "test_simple_text": ({}, "This is a simple text response for testing."),
+    "test_tool_with_logging": ({}, "Tool with logging executed successfully"),
+    "test_sampling": ({"prompt": "ping"}, "LLM response: echo: ping"),
+    "test_elicitation": (
+        {"message": "Who are you?"},
+        'User response: action=accept, content={"username": "ada", "email": "ada@x.io"}',
+    ),
+}
+#: Tools whose result is checked elsewhere (structured output, progress, errors).
+OTHER_TOOLS = {"get_weather", "test_tool_with_progress", "test_error_handling"}
+ALL_TOOLS = set(TOOL_CALLS) | OTHER_TOOLS
+
+ELICITED = {"username": "ada", "email": "ada@x.io"}
+ROOTS = [{"uri": "file:///work/project", "name": "project"}]
