@@ -18,6 +18,9 @@ TOOL_CALLS: dict[str, tuple[dict[str, Any], str]] = {
     "test_simple_text": ({}, "This is a simple text response for testing."),
     "test_tool_with_logging": ({}, "Tool with logging executed successfully"),
     "test_sampling": ({"prompt": "ping"}, "LLM response: echo: ping"),
+    "test_input_required_result_elicitation": ({}, "Hello, ada!"),
+    "test_input_required_result_sampling": ({}, "Sampling result: echo: What is the capital"),
+    "test_input_required_result_list_roots": ({}, "Found 1 root(s)"),
     "test_elicitation": (
         {"message": "Who are you?"},
         'User response: action=accept, content={"username": "ada", "email": "ada@x.io"}',
@@ -27,5 +30,6 @@ TOOL_CALLS: dict[str, tuple[dict[str, Any], str]] = {
 OTHER_TOOLS = {"get_weather", "test_tool_with_progress", "test_error_handling"}
 ALL_TOOLS = set(TOOL_CALLS) | OTHER_TOOLS
 
-ELICITED = {"username": "ada", "email": "ada@x.io"}
+#: What the client answers an elicitation, for each field a schema may ask.
+ELICITED = {"username": "ada", "email": "ada@x.io", "name": "ada"}
 ROOTS = [{"uri": "file:///work/project", "name": "project"}]

@@ -25,7 +25,8 @@ def text_of(result: Any) -> str:
 
 
 async def _elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-    return types.ElicitResult(action="accept", content=ELICITED)
+    asked = params.requested_schema["properties"]  # type: ignore[union-attr]
+    return types.ElicitResult(action="accept", content={k: ELICITED[k] for k in asked})
 
 
 async def _sample(
