@@ -42,12 +42,11 @@ def serve(rounds: int, requests: int) -> None:
     import uvloop
     import wire
 
-    from cloudmcp import ops
-    from cloudmcp.app.loader import load_app
+    from cloudmcp.loader import load_app
+    from cloudmcp.ops import OpsConfig
 
     app = load_app(str(BENCH / "apps" / "cloudmcp_app.py"))
-    ops.install(app)
-    http = app.http_app("/mcp")
+    http = app.http_app("/mcp", operations=OpsConfig.from_env())
     call = wire.tools_call("2026", "echo", {"text": wire.ECHO_TEXT})
     body = call.body.encode()
     headers = [(k.lower().encode(), v.encode()) for k, v in call.headers.items()]

@@ -31,8 +31,7 @@ class Header:
         self.name = name
 
 
-class ArgumentError(Exception):
-    """Arguments that do not match the schema; the message says where and why."""
+from cloudmcp.errors import ArgumentError  # noqa: E402 - re-exported where it was
 
 
 def _to_builtins(value: Any) -> Any:
@@ -67,7 +66,7 @@ def _schema_of(tp: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
 
 def is_context(tp: Any) -> bool:
     """Whether a parameter's annotation asks for the `Context` (`Context | None` does too)."""
-    from cloudmcp.protocol.context import Context
+    from cloudmcp.app.context import Context
 
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return any(is_context(arg) for arg in typing.get_args(tp))

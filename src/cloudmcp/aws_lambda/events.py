@@ -24,8 +24,7 @@ Headers = list[tuple[str, str]]
 _TEXT_TYPES = ("application/json", "application/javascript", "application/xml")
 
 
-class UnsupportedEvent(ValueError):
-    """The event is not an HTTP request from API Gateway, a function URL or an ALB."""
+from cloudmcp.errors import UnsupportedEvent  # noqa: E402 - re-exported where it was
 
 
 class HttpResponse(msgspec.Struct):

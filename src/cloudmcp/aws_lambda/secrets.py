@@ -23,8 +23,7 @@ TARGET = "secretsmanager.GetSecretValue"
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
-class SecretsError(RuntimeError):
-    """A secret could not be read; the function fails its init rather than run without it."""
+from cloudmcp.errors import SecretsError  # noqa: E402 - re-exported where it was
 
 
 def load_secrets(

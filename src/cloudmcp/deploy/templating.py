@@ -18,8 +18,7 @@ _DIRECTIVE = re.compile(r"^\s*# @(?P<word>if|endif)\b\s*(?P<negate>!)?(?P<flag>\
 _VALUE = re.compile(r"@\{(?P<name>\w+)\}")
 
 
-class TemplateError(Exception):
-    pass
+from cloudmcp.errors import TemplateError  # noqa: E402 - re-exported where it was
 
 
 def render_template(
