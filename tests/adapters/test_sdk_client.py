@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import mcp
 import pytest
 from cloudmcp_serving import Served
-from framework_calls import ALL_TOOLS, ELICITED, ROOTS, TOOL_CALLS
+from framework_calls import ALL_TOOLS, TOOL_CALLS, client, text_of
 from frameworks import Framework
 from mcp import types
 
@@ -20,46 +19,9 @@ pytestmark = pytest.mark.frameworks
 MODES = ["legacy", "2026-07-28"]
 
 
-def text_of(result: Any) -> str:
-    return "".join(block.text for block in result.content if block.type == "text")
-
-
-async def _elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-    asked = params.requested_schema["properties"]  # type: ignore[union-attr]
-    return types.ElicitResult(action="accept", content={k: ELICITED[k] for k in asked})
-
-
-async def _sample(
-    context: Any, params: types.CreateMessageRequestParams
-) -> types.CreateMessageResult:
-    asked = params.messages[0].content
-    return types.CreateMessageResult(
-        role="assistant",
-        content=types.TextContent(type="text", text=f"echo: {getattr(asked, 'text', '')}"),
-        model="test-model",
-        stop_reason="endTurn",
-    )
-
-
-async def _roots(context: Any) -> types.ListRootsResult:
-    return types.ListRootsResult(roots=[types.Root.model_validate(root) for root in ROOTS])
-
-
-def client(served: Served, mode: str, **callbacks: Any) -> mcp.Client:
-    return mcp.Client(
-        served.url,
-        mode=mode,  # type: ignore[arg-type]
-        elicitation_callback=_elicit,
-        sampling_callback=_sample,
-        list_roots_callback=_roots,
-        read_timeout_seconds=20,
-        **callbacks,
-    )
-
-
 @pytest.mark.parametrize("mode", MODES)
 async def test_lists_and_calls_every_tool(served: Served, framework: Framework, mode: str) -> None:
-    async with client(served, mode) as session:
+    async with client(served.url, mode) as session:
         assert session.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
         listed = {tool.name: tool for tool in (await session.list_tools()).tools}
         assert listed.keys() >= ALL_TOOLS
@@ -89,7 +51,7 @@ async def test_lists_and_calls_every_tool(served: Served, framework: Framework, 
 async def test_reads_resources_gets_prompts_and_completes(
     served: Served, framework: Framework, mode: str
 ) -> None:
-    async with client(served, mode) as session:
+    async with client(served.url, mode) as session:
         resources = await session.list_resources()
         assert "test://static-text" in [str(r.uri) for r in resources.resources]
         templates = await session.list_resource_templates()
@@ -140,7 +102,7 @@ async def test_progress_and_log_messages_reach_the_client(served: Served, mode: 
         logs.append(data["msg"] if isinstance(data, dict) else data)
 
     # 2026-07-28 requests opt in to log messages in their `_meta`; legacy sessions set a level.
-    async with client(served, mode, logging_callback=on_log, log_level="info") as session:
+    async with client(served.url, mode, logging_callback=on_log, log_level="info") as session:
         if mode == "legacy":
             await session.set_logging_level("info")
         result = await session.call_tool(
@@ -161,7 +123,7 @@ async def test_progress_and_log_messages_reach_the_client(served: Served, mode: 
 async def test_lifespan_runs_once_per_process(served: Served) -> None:
     answers = []
     for mode in MODES:
-        async with client(served, mode) as session:
+        async with client(served.url, mode) as session:
             for _ in range(2):
                 answers.append(text_of(await session.call_tool("who", {"user": "alan"})))
     assert len(set(answers)) == 1, answers
