@@ -265,6 +265,13 @@ class TestClient:
         target = params.get(_NAMED.get(method, ""))
         if isinstance(target, str):
             headers["mcp-name"] = _header_value(target)
+        if method == "tools/call":  # arguments a tool mirrors into Mcp-Param-* headers
+            tool = getattr(self.app, "tools", {}).get(target)
+            arguments = params.get("arguments") or {}
+            for header, argument in getattr(tool, "headers", {}).items():
+                if arguments.get(argument) is not None:
+                    value = _param_text(arguments[argument])
+                    headers[f"mcp-param-{header.lower()}"] = _header_value(value)
         return headers
 
     def _session_headers(self) -> dict[str, str]:
@@ -329,6 +336,12 @@ def _reply(response: Response) -> dict[str, Any]:
         raise MCPError(-32603, f"no JSON-RPC response (HTTP {response.status})")
     body: dict[str, Any] = response.json()
     return body
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _header_value(value: str) -> str:

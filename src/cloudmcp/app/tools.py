@@ -76,7 +76,10 @@ class Tool(msgspec.Struct, kw_only=True):
             value = await self.run(kwargs)
         except (ToolError, ArgumentError) as exc:
             return error_result(str(exc))
-        return self.result(value)
+        try:
+            return self.result(value)
+        except ArgumentError as exc:  # our bug to report, not the model's to fix
+            return error_result(f"Tool {self.name} returned an invalid result: {exc}")
 
     async def run(self, kwargs: dict[str, Any]) -> Any:
         if self.is_async:

@@ -18,13 +18,12 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from cloudmcp.errors import UnsupportedEvent
+
 Headers = list[tuple[str, str]]
 
 #: Content types sent as text; anything else goes back base64-encoded.
 _TEXT_TYPES = ("application/json", "application/javascript", "application/xml")
-
-
-from cloudmcp.errors import UnsupportedEvent  # noqa: E402 - re-exported where it was
 
 
 class HttpResponse(msgspec.Struct):

@@ -17,13 +17,12 @@ from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from cloudmcp.errors import SecretsError
+
 SUFFIX = "_SECRET_ID"
 SERVICE = "secretsmanager"
 TARGET = "secretsmanager.GetSecretValue"
 CONTENT_TYPE = "application/x-amz-json-1.1"
-
-
-from cloudmcp.errors import SecretsError  # noqa: E402 - re-exported where it was
 
 
 def load_secrets(

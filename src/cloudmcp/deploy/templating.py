@@ -14,11 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from cloudmcp.errors import TemplateError
+
 _DIRECTIVE = re.compile(r"^\s*# @(?P<word>if|endif)\b\s*(?P<negate>!)?(?P<flag>\w+)?\s*$")
 _VALUE = re.compile(r"@\{(?P<name>\w+)\}")
-
-
-from cloudmcp.errors import TemplateError  # noqa: E402 - re-exported where it was
 
 
 def render_template(

@@ -19,13 +19,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from cloudmcp.errors import ProbeError
+
 STATELESS = "2026-07-28"
 LEGACY = "2025-11-25"
 CLIENT = {"name": "cloudmcp-probe", "version": "1"}
 ACCEPT = "application/json, text/event-stream"
-
-
-from cloudmcp.errors import ProbeError  # noqa: E402 - re-exported where it was
 
 
 @dataclass

@@ -53,6 +53,8 @@ META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 META_SERVER = "io.modelcontextprotocol/serverInfo"
 META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
 
+#: Resources one `subscriptions/listen` stream may follow: each costs a log read.
+MAX_SUBSCRIPTIONS = 100
 #: subscriptions/listen filter fields, and the notification each lets through.
 LIST_CHANGED = {
     "toolsListChanged": ("tools", "notifications/tools/list_changed"),
@@ -314,6 +316,8 @@ class Stateless:
                 granted[field] = True
                 allowed.add(notification)
         uris = wanted.get("resourceSubscriptions")
+        if isinstance(uris, list) and len(uris) > MAX_SUBSCRIPTIONS:
+            raise invalid_params(f"at most {MAX_SUBSCRIPTIONS} resourceSubscriptions per stream")
         store, keys = self.store, self.keys
         logs = {keys.notifications: await store.tail(keys.notifications)}
         if isinstance(uris, list) and "resources" in capabilities:

@@ -47,11 +47,20 @@ class EventLog:
         return f"{self.token}.0"
 
 
+_MAX_PART = 2**64 - 1
+
+
 def parse_event_id(event_id: str) -> tuple[str, str] | None:
+    """(token, position) of an SSE event id; None for anything no log could have made."""
     token, dot, position = event_id.partition(".")
-    # A position is a number (memory) or a Redis stream id, `milliseconds-sequence`.
+    # A position is a number (memory) or a Redis stream id, `milliseconds-sequence`,
+    # each part an unsigned 64-bit integer.
     ms, dash, seq = position.partition("-")
-    if not dot or not token or not ms.isdigit() or (dash and not seq.isdigit()):
+    if not dot or not token or len(token) > 64 or not ms.isascii() or not ms.isdigit():
+        return None
+    if dash and not (seq.isascii() and seq.isdigit() and int(seq) <= _MAX_PART):
+        return None
+    if int(ms) > _MAX_PART:
         return None
     return token, position
 

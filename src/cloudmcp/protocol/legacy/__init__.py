@@ -25,6 +25,7 @@ from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.call import Call, parse
 from cloudmcp.protocol.closing import Closing
 from cloudmcp.protocol.errors import (
+    internal_error,
     invalid_params,
     invalid_request,
     method_not_found,
@@ -170,7 +171,7 @@ class Legacy:
                 request.info.error = exc.code
                 answers.append(jsonrpc.encode(jsonrpc.error(call.id, exc)))
         if answers:
-            body = b"[" + b",".join(answers) + b"]"
+            body = b"[" + b",".join(_within(answers, self.features.max_result_size)) + b"]"
             await responder.respond(200, [("content-type", "application/json")], body)
         else:
             await responder.respond(202, [], b"")
@@ -269,6 +270,24 @@ class Legacy:
 
     async def close(self) -> None:
         await self.cancellations.close()
+
+
+def _within(answers: list[bytes], limit: int) -> list[bytes]:
+    """A batch's answers, each past what `MAX_RESULT_SIZE` leaves for the whole batch
+    replaced by an error: the batch's body stays within the limit (Lambda's 6 MB
+    payload), as a single result does."""
+    if not limit or sum(len(a) for a in answers) <= limit:
+        return answers
+    kept: list[bytes] = []
+    room = limit
+    for answer in answers:
+        if len(answer) > room:
+            request_id = jsonrpc.decode(answer).get("id")
+            error = internal_error("the batch's answers are larger than this server sends")
+            answer = jsonrpc.encode(jsonrpc.error(request_id, error))
+        room -= len(answer)
+        kept.append(answer)
+    return kept
 
 
 __all__ = ["Admit", "Legacy", "Session"]

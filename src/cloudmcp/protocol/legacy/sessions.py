@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from cloudmcp.protocol.errors import invalid_request, session_not_found
+from cloudmcp.protocol.errors import invalid_params, invalid_request, session_not_found
 from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest, principal_id
 from cloudmcp.protocol.versions import LEGACY
 from cloudmcp.state.keys import Keys
@@ -29,6 +29,10 @@ class Session(msgspec.Struct, omit_defaults=True):
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(Session).decode
+
+#: Most bytes a session record may take in the store: capabilities and client info are
+#: small in every real client, and a session lives for SESSION_TTL.
+MAX_SESSION_BYTES = 64 * 1024
 
 
 class Sessions:
@@ -70,7 +74,15 @@ class Sessions:
         return session
 
     async def save(self, session: Session) -> None:
-        await self.store.set(self.keys.session(session.id), _encode(session), self.ttl)
+        try:
+            record = _encode(session)
+        except (OverflowError, msgspec.EncodeError):  # an integer past 64 bits, say
+            raise invalid_params("capabilities and clientInfo cannot be stored") from None
+        if len(record) > MAX_SESSION_BYTES:
+            raise invalid_params(
+                f"capabilities and clientInfo take more than {MAX_SESSION_BYTES} bytes"
+            )
+        await self.store.set(self.keys.session(session.id), record, self.ttl)
 
     async def delete(self, session: Session) -> None:
         await self.store.delete(self.keys.session(session.id))
