@@ -2,24 +2,17 @@
 framework's own virtual environment (.tools/frameworks/<name>, from
 scripts/install-tools.sh: the frameworks conflict with one another).
 
-Tests that run a framework are marked `frameworks`: `pytest -m frameworks` runs them
-alone, `pytest -m "not frameworks"` leaves them out.
+Tests that run a framework are marked `integration` and `frameworks`:
+`pytest -m frameworks` runs them alone, `pytest -m "not frameworks"` leaves them out.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-SUPPORT = str(Path(__file__).resolve().parents[1] / "support")
-if SUPPORT not in sys.path:
-    sys.path.insert(0, SUPPORT)
-
-from cloudmcp_serving import Served  # noqa: E402
-from frameworks import FRAMEWORKS, Framework  # noqa: E402
+from cloudmcp_serving import Served
+from frameworks import FRAMEWORKS, Framework
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -19,7 +19,7 @@ from frameworks import Framework
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 from conformance_suite import run_server_suite
 
-pytestmark = pytest.mark.frameworks
+pytestmark = [pytest.mark.integration, pytest.mark.frameworks]
 
 OUT = ROOT / "out" / "conformance-adapters"
 COMMON = {

@@ -13,7 +13,7 @@ import pytest
 from cloudmcp_serving import ROOT, Served
 from framework_calls import ALL_TOOLS
 
-pytestmark = pytest.mark.frameworks
+pytestmark = [pytest.mark.integration, pytest.mark.frameworks]
 
 INSPECTOR = ROOT / ".tools" / "bin" / "mcp-inspector"
 ERAS = ["legacy", "modern"]

@@ -28,7 +28,7 @@ from wire import meta, modern_headers
 
 from cloudmcp.aws_lambda.local import make_event
 
-pytestmark = pytest.mark.frameworks
+pytestmark = [pytest.mark.integration, pytest.mark.frameworks]
 
 RIE = ROOT / ".tools" / "bin" / "aws-lambda-rie"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"

@@ -22,7 +22,7 @@ from redis_support import REDIS_URL, delete_prefix, require_redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "multi_instance"))
 from instances import Nginx, run_nginx, state_key
 
-pytestmark = pytest.mark.frameworks
+pytestmark = [pytest.mark.integration, pytest.mark.frameworks]
 
 
 @pytest.fixture(scope="module")

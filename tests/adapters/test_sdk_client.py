@@ -14,7 +14,7 @@ from framework_calls import ALL_TOOLS, TOOL_CALLS, client, text_of
 from frameworks import Framework
 from mcp import types
 
-pytestmark = pytest.mark.frameworks
+pytestmark = [pytest.mark.integration, pytest.mark.frameworks]
 
 MODES = ["legacy", "2026-07-28"]
 
