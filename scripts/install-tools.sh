@@ -201,6 +201,7 @@ install_nginx
 FRAMEWORKS=(
     "mcp1=mcp==1.30.*"
     "mcp2=mcp==2.3.*"
+    "fastmcp2=fastmcp==2.14.*"
     "fastmcp3=fastmcp==3.4.*"
     "fastmcp4=fastmcp==4.2.*"
 )

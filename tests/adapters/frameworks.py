@@ -17,7 +17,7 @@ class Framework:
     #: What `serverInfo.name` says.
     server_name: str
     fixture: Path
-    #: Whether the framework has a completion handler API (FastMCP 3 has none).
+    #: Whether the framework has a completion handler API (FastMCP 2 and 3 have none).
     completions: bool = True
 
     @property
@@ -46,6 +46,7 @@ FRAMEWORKS = {
     for framework in (
         Framework("mcp1", "sdk-v1-fixture", FIXTURES / "sdk_v1_server.py"),
         Framework("mcp2", "sdk-v2-fixture", FIXTURES / "sdk_v2_server.py"),
+        Framework("fastmcp2", "fastmcp2-fixture", FIXTURES / "fastmcp2_server.py", False),
         Framework("fastmcp3", "fastmcp3-fixture", FIXTURES / "fastmcp3_server.py", False),
         Framework("fastmcp4", "fastmcp4-fixture", FIXTURES / "fastmcp4_server.py"),
     )

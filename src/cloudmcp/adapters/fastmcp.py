@@ -1,15 +1,18 @@
 """FastMCP (the `fastmcp` project: 2.x and 3.x on `mcp` 1.x, 4.x on `mcp` 2.x), served
 by cloudmcp.
 
-Its public API lists and runs everything: `list_tools`, `call_tool` (its middleware,
-argument validation and result conversion), `list_resources`,
+On 3.x and 4.x its public API lists and runs everything: `list_tools`, `call_tool` (its
+middleware, argument validation and result conversion), `list_resources`,
 `list_resource_templates`, `read_resource`, `list_prompts`, `render_prompt`, with the
-components' own `to_mcp_*` conversions. Its `Context` finds the request where the
-framework puts it: the SDK's request context on `mcp` 1.x (`mcp1_session`), FastMCP's
-own `bind_request_context` on 4.x (`mcp2_session`).
+components' own `to_mcp_*` conversions. 2.x has no public way to call a component: its
+own protocol handlers (`_list_tools_mcp`, `_call_tool_mcp`, `_read_resource_mcp`,
+`_get_prompt_mcp`, ...) list and run them, middleware included. Its `Context` finds the
+request where the framework puts it: the SDK's request context on `mcp` 1.x
+(`mcp1_session`), FastMCP's own `bind_request_context` on 4.x (`mcp2_session`).
 
-Private parts, all here: the lifespan (`_lifespan_manager`, which also starts its
-providers' lifespans), the 4.x completion handler (`_mcp_server.get_request_handler`),
+Private parts, all here: those 2.x handlers, the lifespan (`_lifespan_manager`, which
+also starts its providers' lifespans) and what it yielded (`_lifespan_result`), the 4.x
+completion handler (`_mcp_server.get_request_handler`),
 and the custom routes a warning names (`_additional_http_routes`). FastMCP 4 refuses
 imperative asks (`ctx.elicit`, `ctx.sample`) on 2026-07-28, where the SDK has no way
 back to the client; cloudmcp has one (the ask becomes an `InputRequiredResult`), so on
@@ -30,12 +33,13 @@ from cloudmcp.adapters.client import ClientLink
 from cloudmcp.adapters.entries import AdaptedPrompt, AdaptedResource, AdaptedTool, completer
 from cloudmcp.adapters.lifespan import FrameworkLifespan
 from cloudmcp.adapters.sync import run_sync
-from cloudmcp.adapters.wire import call_tool_result, dump
+from cloudmcp.adapters.wire import call_tool_result, dump, resource_contents
 from cloudmcp.app.context import Context
 from cloudmcp.errors import MCPError, ToolError
 from cloudmcp.protocol.errors import invalid_params
 
 exceptions: Any = import_module("fastmcp.exceptions")
+PydanticValidationError: Any = import_module("pydantic").ValidationError
 _sdk_exceptions = import_module("mcp.shared.exceptions")
 #: The SDK's JSON-RPC error: `McpError` in mcp 1.x, `MCPError` in 2.x; both carry `.error`.
 SdkMCPError: Any = getattr(_sdk_exceptions, "MCPError", None) or _sdk_exceptions.McpError
@@ -75,7 +79,9 @@ class FastMCPServer:
     async def run(self, call: Any, ctx: Context) -> Any:
         """`call()` with the request bound, until it returns something other than an
         `InputRequiredResult`, answering each one through cloudmcp's `Context.ask`."""
-        state = await self.lifespan.start()
+        await self.lifespan.start()
+        # What the app's own lifespan yielded, for `ctx.request_context.lifespan_context`.
+        state = getattr(self.mcp, "_lifespan_result", None)
         # One link for every round: its asks keep counting, so no two share a key.
         link = ClientLink(ctx)
         params: dict[str, Any] = {"_meta": ctx.meta}
@@ -100,15 +106,25 @@ class FastMCPServer:
 
     async def call_tool(self, name: str, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
         async def call() -> Any:
+            if self.major < 3:
+                return await self.mcp._call_tool_mcp(name, arguments)
             return (await self.mcp.call_tool(name, arguments)).to_mcp_result()
 
         try:
             return call_tool_result(await self.run(call, ctx))
-        except exceptions.FastMCPError as exc:
-            # FastMCP shows the model why a call failed (ToolError, ValidationError...).
+        except (exceptions.FastMCPError, PydanticValidationError) as exc:
+            # FastMCP shows the model why a call failed: its ToolError, invalid arguments
+            # (its ValidationError; pydantic's own on 2.x).
             raise ToolError(str(exc)) from None
 
     async def read_resource(self, uri: str, ctx: Context) -> list[dict[str, Any]]:
+        if self.major < 3:
+
+            async def read() -> Any:
+                return await self.mcp._read_resource_mcp(uri)
+
+            return resource_contents(uri, await self.run(read, ctx))
+
         async def call() -> Any:
             return (await self.mcp.read_resource(uri)).to_mcp_result(uri)
 
@@ -119,6 +135,8 @@ class FastMCPServer:
         self, name: str, arguments: dict[str, str], ctx: Context
     ) -> dict[str, Any]:
         async def call() -> Any:
+            if self.major < 3:
+                return await self.mcp._get_prompt_mcp(name, arguments)
             return (await self.mcp.render_prompt(name, arguments)).to_mcp_prompt_result()
 
         return dump(await self.run(call, ctx))
@@ -150,6 +168,15 @@ def adapt(mcp: Any) -> AdaptedApp:
         icons=icons,
     )
     server = FastMCPServer(mcp, lifespan, major)
+    if major < 3:
+        listed = run_sync(_listing_v2(mcp))
+        for tool in listed[0]:
+            app.add_tool(AdaptedTool(server, dump(tool)))
+        for resource in [*listed[1], *listed[2]]:
+            app.add_resource(AdaptedResource(server, dump(resource)))
+        for prompt in listed[3]:
+            app.add_prompt(AdaptedPrompt(server, dump(prompt)))
+        return app
     tools, resources, templates, prompts = run_sync(_listing(mcp))
     for tool in tools:
         app.add_tool(AdaptedTool(server, dump(tool.to_mcp_tool(name=tool.name))))
@@ -195,6 +222,15 @@ async def _listing(mcp: Any) -> tuple[Any, Any, Any, Any]:
         await mcp.list_resources(),
         await mcp.list_resource_templates(),
         await mcp.list_prompts(),
+    )
+
+
+async def _listing_v2(mcp: Any) -> tuple[Any, Any, Any, Any]:
+    return (
+        await mcp._list_tools_mcp(),
+        await mcp._list_resources_mcp(),
+        await mcp._list_resource_templates_mcp(),
+        await mcp._list_prompts_mcp(),
     )
 
 
