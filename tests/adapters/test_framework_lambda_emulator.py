@@ -153,3 +153,19 @@ def test_an_mrtr_round_trip(framework: Framework, tmp_path: Path) -> None:
         }
         done = rie.modern("api-gateway-v1", "tools/call", retry)
         assert text(done) == "Hello, Alice!", rie.log_tail()
+
+
+def test_cloudmcp_lambda_invoke_takes_the_app(framework: Framework) -> None:
+    """`cloudmcp lambda invoke --target fixture.py:mcp`, from the framework's venv."""
+    done = subprocess.run(
+        [str(framework.bin("cloudmcp")), "lambda", "invoke", "--target", framework.target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    response = json.loads(done.stdout)
+    assert response["statusCode"] == 200
+    tools = json.loads(response["body"])["result"]["tools"]
+    assert {tool["name"] for tool in tools} >= {"who", "ship", "test_elicitation"}
