@@ -193,6 +193,46 @@ install_nginx() {
 install_nginx
 # ---- end install_nginx ----
 
+# ---- install_frameworks (owned by the adapters work: src/cloudmcp/adapters, tests/adapters) ----
+# One venv per Python MCP framework cloudmcp serves unchanged (they conflict with one another):
+# .tools/frameworks/<name>, each with cloudmcp editable from this repo (Redis client and the
+# Lambda runtime client too, for the multi-instance and emulator tests) and its pinned framework.
+# mcp1 also has Mangum: bench/frameworks_coldstart.py measures the SDK's own Lambda path.
+FRAMEWORKS=(
+    "mcp1=mcp==1.30.*"
+    "mcp2=mcp==2.3.*"
+    "fastmcp2=fastmcp==2.14.*"
+    "fastmcp3=fastmcp==3.4.*"
+    "fastmcp4=fastmcp==4.2.*"
+)
+FRAMEWORK_EXTRAS=("redis>=5.0,<9" "awslambdaric>=3,<5")
+install_frameworks() {
+    local entry name pin venv stamp want extra=()
+    for entry in "${FRAMEWORKS[@]}"; do
+        name="${entry%%=*}"
+        pin="${entry#*=}"
+        venv="$TOOLS_DIR/frameworks/$name"
+        stamp="$venv/.pins"
+        extra=()
+        [[ "$name" == mcp1 ]] && extra+=("mangum>=0.17,<1")
+        want="$(printf '%s\n' "$pin" "${FRAMEWORK_EXTRAS[@]}" "${extra[@]}" "$ROOT" \
+            | sha256sum | cut -d' ' -f1)"
+        if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/cloudmcp" ]]; then
+            echo "framework $name: up to date ($pin)"
+            continue
+        fi
+        echo "framework $name: installing $pin and cloudmcp into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            -e "$ROOT" "$pin" "${FRAMEWORK_EXTRAS[@]}" "${extra[@]}"
+        "$venv/bin/cloudmcp" --help >/dev/null
+        echo "$want" >"$stamp"
+    done
+}
+
+install_frameworks
+# ---- end install_frameworks ----
+
 # The tests talk to a real Redis on 127.0.0.1:6379: start one if none answers (as this
 # machine's services are started; nothing is kept on disk).
 ensure_redis() {
