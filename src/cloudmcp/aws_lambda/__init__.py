@@ -61,8 +61,13 @@ def default_handler() -> LambdaHandler:
     from cloudmcp.app.loader import load_app
 
     read_secrets()  # before the app module runs: it may read settings at import
+    path = os.environ.get("CLOUDMCP_PATH") or "/mcp"
+    if os.environ.get("CLOUDMCP_STDIO") and not os.environ.get("CLOUDMCP_APP"):
+        from cloudmcp import stdio  # a stdio server's command line, run as a child
+
+        return stdio.lambda_handler(stdio.command_from_env() or [], path)
     app = load_app(os.environ.get("CLOUDMCP_APP") or None)
-    return lambda_handler(app, os.environ.get("CLOUDMCP_PATH") or "/mcp")
+    return lambda_handler(app, path)
 
 
 if not TYPE_CHECKING:

@@ -6,12 +6,14 @@ import argparse
 import base64
 import os
 import secrets
+import shlex
 import shutil
 import sys
 import tempfile
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cloudmcp.app.application import MCPApp
     from cloudmcp.http.asgi import HttpApp
     from cloudmcp.ops import OpsConfig
 
@@ -51,6 +53,12 @@ def register(commands: Any) -> None:
         default=os.environ.get("WORKERS") or "1",
         help="processes serving the port, one per core (more than one needs REDIS_URL)",
     )
+    parser.add_argument(
+        "--stdio",
+        action="store_true",
+        help="serve the stdio MCP server run by the command after --: "
+        "cloudmcp serve --stdio -- npx -y PACKAGE (or set CLOUDMCP_STDIO)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -59,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from cloudmcp.app.loader import AppNotFound, load_app
 
     try:
-        app = load_app(args.target)
+        app = _stdio_app(args) or load_app(args.target)
         # Metrics, logs and tracing as the environment asks; before http_app reads the routes.
         config = ops.OpsConfig.from_env()
     # Not found, or a malformed switch (LOG_FORMAT, ACCESS_LOG_SAMPLE_RATE, ...).
@@ -77,6 +85,21 @@ def run(args: argparse.Namespace) -> int:
         # and a session's next request lands on any of them.
         return _refuse(f"--workers {args.workers} needs REDIS_URL: workers share state there")
     return _run_workers(args, config, sealed_by_one_ring=not app.settings.state_keys)
+
+
+def _stdio_app(args: argparse.Namespace) -> MCPApp | None:
+    """The app bridging a stdio server, when `--stdio -- COMMAND...` or `CLOUDMCP_STDIO`
+    asks for one (the command then reaches `--workers` processes through the latter)."""
+    trailing: list[str] = getattr(args, "trailing", [])
+    if args.stdio != bool(trailing) or (trailing and args.target):
+        raise ValueError("--stdio takes the server's command after --: --stdio -- COMMAND ARGS...")
+    if not trailing and (args.target or not os.environ.get("CLOUDMCP_STDIO")):
+        return None
+    from cloudmcp.stdio import StdioApp, command_from_env
+
+    if trailing:
+        os.environ["CLOUDMCP_STDIO"] = shlex.join(trailing)
+    return StdioApp(command_from_env() or [])
 
 
 def _refuse(message: str) -> int:
@@ -117,7 +140,12 @@ def worker_app() -> HttpApp:
     from cloudmcp.app.loader import load_app
 
     target, path, host = (os.environ[name] for name in _WORKER_ENV)
-    app = load_app(target or None)
+    if not target and os.environ.get("CLOUDMCP_STDIO"):
+        from cloudmcp.stdio import StdioApp, command_from_env
+
+        app: MCPApp = StdioApp(command_from_env() or [])
+    else:
+        app = load_app(target or None)
     app.bind_host = host
     ops.install(app)
     return app.http_app(path)
