@@ -105,6 +105,9 @@ async def forward(
             async with asyncio.timeout(timeout):
                 await asyncio.wait((answer, interrupted), return_when=asyncio.FIRST_COMPLETED)
         except TimeoutError:
+            # Hung, or too slow for its callers: either way it serves nobody else.
+            answer.cancel()
+            await child.stop(graceful=False)
             raise MCPError(
                 INTERNAL_ERROR, f"The stdio server did not answer {method} within {timeout:g}s"
             ) from None

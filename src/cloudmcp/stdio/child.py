@@ -151,9 +151,13 @@ class Child:
         try:
             stdin.write(jsonrpc.encode(message) + b"\n")
             await stdin.drain()
-        except (ConnectionError, RuntimeError) as exc:
-            self._ended(f"the server closed its stdin ({exc.__class__.__name__})")
-            raise ChildExited(self._exit or "the server exited") from None
+        except (ConnectionError, RuntimeError):
+            # Most likely it exited: its exit code says more than the broken pipe.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self.exited.wait()
+            self._ended("the stdio server closed its stdin")
+            raise ChildExited(self._exit or "the stdio server exited") from None
 
     async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """Send a request; its result, or `MCPError` with the child's error, or
@@ -162,7 +166,12 @@ class Child:
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = answer
         try:
-            await self.send(jsonrpc.request(request_id, method, params))
+            try:
+                await self.send(jsonrpc.request(request_id, method, params))
+            except ChildExited:
+                if answer.done():
+                    answer.exception()  # the same news, retrieved
+                raise
             message = await answer
         except asyncio.CancelledError:
             if self.alive:
@@ -196,7 +205,7 @@ class Child:
             return True
         except (TimeoutError, ChildExited, MCPError):
             log.warning("stdio server pid %s is not answering: replacing it", self.pid)
-            await self.stop()
+            await self.stop(graceful=False)
             return False
 
     async def _read_stdout(self) -> None:
@@ -295,9 +304,13 @@ class Child:
         with contextlib.suppress(ChildExited):
             await self.send(reply)
 
-    async def stop(self) -> None:
-        """End the child: close its stdin, then terminate, then kill."""
+    async def stop(self, *, graceful: bool = True) -> None:
+        """End the child: close its stdin, then terminate, then kill (at once if not
+        `graceful`: a hung child would not listen)."""
         self.stopping = True
+        if not graceful:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
         if self.process.returncode is None:
             if self.process.stdin is not None:
                 with contextlib.suppress(Exception):
