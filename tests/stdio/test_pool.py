@@ -59,15 +59,23 @@ async def test_the_pool_never_runs_more_than_its_size() -> None:
         await pool.close()
 
 
-async def test_a_waiting_caller_gets_the_next_free_child() -> None:
+async def test_waiting_callers_get_the_freed_child_in_turn() -> None:
     pool = _pool(size=1, wait_timeout=10)
+    served: list[tuple[int, Child]] = []
+
+    async def caller(n: int) -> None:
+        async with pool.lease() as child:
+            served.append((n, child))
+            await asyncio.sleep(0.05)
+
     try:
         async with pool.lease() as held:
-            waiter = asyncio.ensure_future(pool.lease().__aenter__())
+            waiters = [asyncio.ensure_future(caller(n)) for n in range(3)]
             await asyncio.sleep(0.2)
-            assert not waiter.done()
-        assert await asyncio.wait_for(waiter, 5) is held
-        await pool._release(held)
+            assert not any(w.done() for w in waiters)
+        await asyncio.wait_for(asyncio.gather(*waiters), 10)
+        assert served == [(0, held), (1, held), (2, held)]
+        assert pool.started == 1
     finally:
         await pool.close()
 
@@ -156,3 +164,21 @@ async def test_a_command_that_is_no_mcp_server_is_a_clear_error() -> None:
         async with pool.lease():
             pass
     await pool.close()
+
+
+async def test_a_shared_child_serves_several_calls_at_once() -> None:
+    pool = _pool(size=1, share=2, wait_timeout=0.5)
+    try:
+        async with pool.lease() as one, pool.lease() as two:
+            assert one is two
+            echo = {"name": "echo", "arguments": {"message": "both"}}
+            answers = await asyncio.gather(
+                one.request("tools/call", echo), two.request("tools/call", echo)
+            )
+            assert [a["content"][0]["text"] for a in answers] == ["Echo: both"] * 2
+            with pytest.raises(MCPError, match="busy"):
+                async with pool.lease():
+                    pass
+        assert pool.started == 1
+    finally:
+        await pool.close()

@@ -52,12 +52,23 @@ def _number(name: str, default: str, *, minimum: float) -> float:
     return value
 
 
+def _whole(name: str, default: str) -> int:
+    value = _number(name, default, minimum=1)
+    if not value.is_integer():
+        raise ValueError(f"{name}={os.environ.get(name)!r}: expected a whole number")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class StdioConfig:
     """How the bridge runs its children (environment variables `STDIO_*`)."""
 
     #: Children running at once, per instance.
     pool_size: int = 4
+    #: Calls one child serves at once. 1: each call has its child to itself, so the
+    #: child's questions to the client and its log lines reach the right caller; more
+    #: is faster for servers that never ask their client anything.
+    calls_per_child: int = 1
     #: `principal`: a child serves one caller for its whole life; `none`: any caller.
     isolation: Literal["none", "principal"] = "none"
     #: Seconds a call may wait for its child's answer (0: no limit).
@@ -72,11 +83,9 @@ class StdioConfig:
         isolation = (os.environ.get("STDIO_ISOLATION") or "none").strip().lower()
         if isolation not in ("none", "principal"):
             raise ValueError(f"STDIO_ISOLATION={isolation!r}: expected none or principal")
-        size = _number("STDIO_POOL_SIZE", str(pool_size), minimum=1)
-        if not size.is_integer():
-            raise ValueError(f"STDIO_POOL_SIZE={size!r}: expected a whole number")
         return cls(
-            pool_size=int(size),
+            pool_size=_whole("STDIO_POOL_SIZE", str(pool_size)),
+            calls_per_child=_whole("STDIO_CALLS_PER_CHILD", "1"),
             isolation="principal" if isolation == "principal" else "none",
             call_timeout=_number("STDIO_CALL_TIMEOUT", "300", minimum=0),
             start_timeout=_number("STDIO_START_TIMEOUT", "30", minimum=0.1),
@@ -115,6 +124,7 @@ class StdioApp(MCPApp):
             self.argv,
             self._notified,
             size=self.config.pool_size,
+            share=self.config.calls_per_child,
             isolate=self.config.isolation == "principal",
             start_timeout=self.config.start_timeout,
             wait_timeout=self.config.wait_timeout,
@@ -251,10 +261,13 @@ class StdioApp(MCPApp):
     # what the children say outside any answer
 
     async def _notified(self, child: Child, method: str, params: dict[str, Any]) -> None:
-        if method in ("notifications/progress", "notifications/message"):
+        if method == "notifications/progress":
+            for caller in list(child.callers):  # each keeps only its own token's
+                await caller.notify(method, params)
+        elif method == "notifications/message":
             if child.caller is not None:
                 await child.caller.notify(method, params)
-            elif method == "notifications/message":
+            else:  # idle, or shared by several calls: whose line it is is unknown
                 log.debug("stdio server pid %s logged: %s", child.pid, params.get("data"))
         elif method.endswith("/list_changed"):
             kind = method.split("/")[1]

@@ -98,7 +98,7 @@ async def forward(
     if caller.token is not None:
         params = {**params, "_meta": {**(params.get("_meta") or {}), "progressToken": caller.token}}
     async with pool.lease(_owner(ctx)) as child:
-        child.caller = caller
+        child.callers.append(caller)
         answer = asyncio.ensure_future(child.request(method, params))
         interrupted = asyncio.ensure_future(caller.interrupted.wait())
         try:
@@ -112,6 +112,7 @@ async def forward(
                 INTERNAL_ERROR, f"The stdio server did not answer {method} within {timeout:g}s"
             ) from None
         finally:
+            child.callers.remove(caller)
             interrupted.cancel()
             answered = answer.done()
             if not answered:

@@ -1,9 +1,10 @@
 """One stdio MCP server process: JSON-RPC 2.0 over newline-delimited stdin/stdout.
 
-The child is initialized once, at whatever revision it speaks, and then serves calls
-one at a time for whoever leased it (`Pool`), so its requests to the client
-(sampling, elicitation, roots) and its log lines belong to that caller without doubt.
-Its stderr goes to our log, line by line.
+The child is initialized once, at whatever revision it speaks, and then serves the
+calls of whoever leased it (`Pool`). Nothing on the stdio wire says which call a
+child's request to the client (sampling, elicitation, roots) or log line belongs to, so
+they go to the caller only while the child serves one call; progress notifications
+carry the caller's own token. Its stderr goes to our log, line by line.
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ class Child:
         self.process = process
         self.pid = process.pid
         self.on_notification = on_notification
-        #: The caller while leased; None when idle.
-        self.caller: Caller | None = None
+        #: Whom the child serves now: one caller, or several when the pool shares it.
+        self.callers: list[Caller] = []
+        #: Leases held on the child (the pool's count).
+        self.leases = 0
         #: Set when leased by a caller with an isolation key (per principal).
         self.owner: str | None = None
         self.version = OFFERED_VERSION
@@ -69,7 +72,7 @@ class Child:
         self.capabilities: dict[str, Any] = {}
         self.instructions: str | None = None
         self._ids = itertools.count(1)
-        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._waiting: dict[int, asyncio.Future[dict[str, Any] | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._exit: str | None = None
         self.stopping = False
@@ -107,6 +110,11 @@ class Child:
             await child.stop()
             raise
         return child
+
+    @property
+    def caller(self) -> Caller | None:
+        """The one caller the child serves now, if it serves exactly one."""
+        return self.callers[0] if len(self.callers) == 1 else None
 
     @property
     def alive(self) -> bool:
@@ -163,15 +171,10 @@ class Child:
         """Send a request; its result, or `MCPError` with the child's error, or
         `ChildExited`. Cancelling the wait tells the child (`notifications/cancelled`)."""
         request_id = next(self._ids)
-        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = answer
         try:
-            try:
-                await self.send(jsonrpc.request(request_id, method, params))
-            except ChildExited:
-                if answer.done():
-                    answer.exception()  # the same news, retrieved
-                raise
+            await self.send(jsonrpc.request(request_id, method, params))
             message = await answer
         except asyncio.CancelledError:
             if self.alive:
@@ -179,6 +182,8 @@ class Child:
             raise
         finally:
             self._waiting.pop(request_id, None)
+        if message is None:
+            raise ChildExited(self._exit or "the stdio server exited")
         if "error" in message:
             error = message["error"] if isinstance(message["error"], dict) else {}
             code = error.get("code")
@@ -246,7 +251,7 @@ class Child:
         )
         for answer in self._waiting.values():
             if not answer.done():
-                answer.set_exception(ChildExited(reason))
+                answer.set_result(None)  # no answer will come (a result: nothing to retrieve)
         self.exited.set()
 
     async def _read_stderr(self) -> None:
@@ -288,10 +293,16 @@ class Child:
         try:
             if method == "ping":
                 result: dict[str, Any] = {}
-            elif self.caller is None:
+            elif not self.callers:
                 raise MCPError(METHOD_NOT_FOUND, f"{method}: no client is attached right now")
+            elif len(self.callers) > 1:
+                raise MCPError(
+                    INTERNAL_ERROR,
+                    f"{method}: {len(self.callers)} calls share this server, so which one asks "
+                    "is unknown (STDIO_CALLS_PER_CHILD=1 gives each call a server of its own)",
+                )
             else:
-                result = await self.caller.request(method, params)
+                result = await self.callers[0].request(method, params)
             reply = jsonrpc.result(request_id, result)
         except MCPError as exc:
             reply = jsonrpc.error(request_id, exc)

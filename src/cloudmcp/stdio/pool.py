@@ -1,15 +1,18 @@
-"""A pool of initialized children: leased one call at a time, reused, replaced when they die.
+"""A pool of initialized children: leased for a call, reused, replaced when they die.
 
-A lease gives a caller a child to itself for one call, so what the child asks or logs
-during the call belongs to that caller. Children outlive requests (and warm Lambda
-invocations); at most `size` run at once. With `isolate`, a child serves one owner
-(principal) for its whole life, for servers that keep per-user state; an idle child of
-another owner is stopped to make room when the pool is full.
+A lease gives a caller a child for one call. By default (`share=1`) the caller has it
+to itself, so whatever the child asks or logs during the call belongs to that caller;
+`share=N` lets N calls use one child at once (more throughput, for servers that never
+ask their client anything). Children outlive requests (and warm Lambda invocations); at
+most `size` run at once. With `isolate`, a child serves one owner (principal) for its
+whole life, for servers that keep per-user state; an idle child of another owner is
+stopped to make room when the pool is full.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine, Sequence
@@ -28,6 +31,7 @@ class Pool:
         on_notification: Notified,
         *,
         size: int = 4,
+        share: int = 1,
         isolate: bool = False,
         env: dict[str, str] | None = None,
         start_timeout: float = 30.0,
@@ -38,6 +42,7 @@ class Pool:
         self.argv = list(argv)
         self.on_notification = on_notification
         self.size = size
+        self.share = max(1, share)
         self.isolate = isolate
         self.env = env
         self.start_timeout = start_timeout
@@ -45,7 +50,9 @@ class Pool:
         self.children: list[Child] = []
         self._idle: list[Child] = []
         self._starting = 0
-        self._changed = asyncio.Condition()
+        self._waiting: collections.deque[tuple[str | None, asyncio.Future[Child | None]]] = (
+            collections.deque()
+        )
         #: Children started since the pool began (a replacement counts): for tests and logs.
         self.started = 0
         self.closed = False
@@ -58,42 +65,66 @@ class Pool:
         try:
             yield child
         finally:
-            child.caller = None
-            await self._release(child)
+            self._release(child)
 
     async def _acquire(self, owner: str | None) -> Child:
+        deadline = asyncio.get_running_loop().time() + self.wait_timeout
+        while True:
+            if self.closed:
+                raise MCPError(SERVICE_UNAVAILABLE, "Shutting down", status=503)
+            child = self._take_idle(owner)
+            if child is not None:
+                return child
+            if len(self.children) + self._starting < self.size or self._evict(owner):
+                return await self._spawn(owner)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    child = await self._wait(owner)
+            except TimeoutError:
+                raise MCPError(
+                    SERVICE_UNAVAILABLE,
+                    f"All {self.size} stdio servers are busy; retry shortly",
+                    status=503,
+                    headers={"retry-after": "1"},
+                ) from None
+            if child is not None:
+                return child
+
+    async def _wait(self, owner: str | None) -> Child | None:
+        """Queue for a child: one handed over on release, or None when room was made."""
+        turn: asyncio.Future[Child | None] = asyncio.get_running_loop().create_future()
+        entry = (owner, turn)
+        self._waiting.append(entry)
         try:
-            async with asyncio.timeout(self.wait_timeout):
-                while True:
-                    if self.closed:
-                        raise MCPError(SERVICE_UNAVAILABLE, "Shutting down", status=503)
-                    child = self._take_idle(owner)
-                    if child is not None:
-                        return child
-                    if len(self.children) + self._starting < self.size or self._evict(owner):
-                        return await self._spawn(owner)
-                    async with self._changed:
-                        await self._changed.wait()
-        except TimeoutError:
-            raise MCPError(
-                SERVICE_UNAVAILABLE,
-                f"All {self.size} stdio servers are busy; retry shortly",
-                status=503,
-                headers={"retry-after": "1"},
-            ) from None
+            return await turn
+        except BaseException:
+            handed = turn.result() if turn.done() and not turn.cancelled() else None
+            if handed is not None:
+                self._release(handed)  # handed over as the wait ended: pass it on
+            raise
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiting.remove(entry)
 
     def _take_idle(self, owner: str | None) -> Child | None:
-        # Most recently used first: it is the warmest.
+        """A child with room for one more call: most recently used first, the warmest."""
         for child in reversed(self._idle):
             if child.owner == owner and child.alive:
-                self._idle.remove(child)
+                self._lease(child)
                 return child
         return None
+
+    def _lease(self, child: Child) -> None:
+        child.leases += 1
+        if child.leases >= self.share and child in self._idle:
+            self._idle.remove(child)
+        elif child.leases < self.share and child not in self._idle:
+            self._idle.append(child)
 
     def _evict(self, owner: str | None) -> bool:
         """Make room by stopping an idle child of another owner (isolation only)."""
         for child in self._idle:
-            if child.owner != owner:
+            if child.owner != owner and not child.leases:
                 self._idle.remove(child)
                 self._forget(child)
                 self._background(child.stop())
@@ -114,6 +145,7 @@ class Pool:
             self._starting -= 1
         child.owner = owner
         self.children.append(child)
+        self._lease(child)
         self.started += 1
         self._background(self._watch(child))
         log.info("stdio server pid %s started (%d running)", child.pid, len(self.children))
@@ -127,8 +159,7 @@ class Pool:
     async def _watch(self, child: Child) -> None:
         await child.exited.wait()
         self._forget(child)
-        async with self._changed:
-            self._changed.notify_all()
+        self._wake()  # room for a new child
 
     def _forget(self, child: Child) -> None:
         if child in self.children:
@@ -136,18 +167,35 @@ class Pool:
         if child in self._idle:
             self._idle.remove(child)
 
-    async def _release(self, child: Child) -> None:
-        if child.alive and not self.closed:
-            self._idle.append(child)
-        else:
+    def _release(self, child: Child) -> None:
+        """Hand the child to the first caller waiting for one of its owner, else keep it."""
+        child.leases -= 1
+        if not child.alive or self.closed:
             self._forget(child)
-        async with self._changed:
-            self._changed.notify_all()
+            self._wake()
+            return
+        for owner, turn in self._waiting:
+            if owner == child.owner and not turn.done():
+                child.leases += 1
+                turn.set_result(child)
+                return
+        if child not in self._idle:
+            self._idle.append(child)
+        if self._waiting:
+            self._wake()  # a caller of another owner may stop this idle child for room
+
+    def _wake(self) -> None:
+        """Let the first waiting caller look again (room was made, or may be made)."""
+        for _, turn in self._waiting:
+            if not turn.done():
+                turn.set_result(None)
+                return
 
     async def close(self) -> None:
         """Stop every child."""
         self.closed = True
         children, self.children, self._idle = list(self.children), [], []
         await asyncio.gather(*(child.stop() for child in children), return_exceptions=True)
-        async with self._changed:
-            self._changed.notify_all()
+        while self._waiting:
+            self._wake()
+            self._waiting.popleft()
