@@ -181,86 +181,100 @@ def _check_echo(port: int, wire_name: str) -> None:
         raise wire.WireError(f"echo answered {got!r}")
 
 
+def _bridge(port: int) -> list[str]:
+    return [str(CLOUDMCP), "serve", "--port", str(port), "--log-level", "warning",
+            "--stdio", "--", str(EVERYTHING)]  # fmt: skip
+
+
+def _gateway(port: int, stateful: bool) -> list[str]:
+    flags = ["--stateful"] if stateful else []
+    return [str(SUPERGATEWAY), "--stdio", str(EVERYTHING), "--outputTransport",
+            "streamableHttp", "--port", str(port), "--logLevel", "none", *flags]  # fmt: skip
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(run[key] for run in runs))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--pool", type=int, default=4)
     args = parser.parse_args()
     load.ensure_wrk()
     work = venvs.BENCH / ".work" / "stdio-bridge"
     work.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict[str, Any]] = {}
-
-    print("direct (the child over stdio)", flush=True)
-    results["direct [stdio]"] = asyncio.run(_direct(args.seconds, args.connections))
-    print(f"  {results['direct [stdio]']}", flush=True)
-
-    def bridge(port: int) -> list[str]:
-        return [str(CLOUDMCP), "serve", "--port", str(port), "--log-level", "warning",
-                "--stdio", "--", str(EVERYTHING)]  # fmt: skip
-
-    def gateway(port: int, stateful: bool) -> list[str]:
-        flags = ["--stateful"] if stateful else []
-        return [str(SUPERGATEWAY), "--stdio", str(EVERYTHING), "--outputTransport",
-                "streamableHttp", "--port", str(port), "--logLevel", "none", *flags]  # fmt: skip
 
     quiet = {"ACCESS_LOG": "off", "METRICS": "off", "STDIO_POOL_SIZE": str(args.pool)}
     shared = quiet | {"STDIO_POOL_SIZE": "1", "STDIO_CALLS_PER_CHILD": str(args.connections)}
-    for name, make, env, wires in (
-        ("bridge", bridge, quiet, ("2026", "session")),
-        ("bridge-shared", bridge, shared, ("2026", "session")),
-        ("supergateway-stateful", lambda p: gateway(p, True), {}, ("session",)),
-        ("supergateway-stateless", lambda p: gateway(p, False), {}, ("legacy",)),
-    ):
-        print(name, flush=True)
-        port = free_port()
-        log = work / f"{name}.log"
-        process = _server(make(port), env, port, log)
-        try:
+    servers = (
+        ("bridge", _bridge, quiet, ("2026", "session")),
+        ("bridge-shared", _bridge, shared, ("2026", "session")),
+        ("supergateway-stateful", lambda p: _gateway(p, True), {}, ("session",)),
+        ("supergateway-stateless", lambda p: _gateway(p, False), {}, ("legacy",)),
+    )
+    running: list[tuple[str, int, subprocess.Popen[bytes], tuple[str, ...]]] = []
+    runs: dict[str, list[dict[str, Any]]] = {"direct [stdio]": []}
+    try:
+        for name, make, env, wires in servers:
+            port = free_port()
+            running.append(
+                (name, port, _server(make(port), env, port, work / f"{name}.log"), wires)
+            )
             for wire_name in wires:
                 _check_echo(port, wire_name)
-                key = f"{name} [{wire_name}]"
-                if "stateless" in name:  # a child per request: 32 at once never finish in time
-                    results[key] = _wrk(port, wire_name, args.seconds, STATELESS_CONNECTIONS)
-                else:
-                    results[key] = _wrk(port, wire_name, args.seconds, args.connections)
-                print(f"  {key}: {results[key]}", flush=True)
-        finally:
+                runs[f"{name} [{wire_name}]"] = []
+        # Interleaved rounds: the machine's other load hits every contender alike.
+        for round_ in range(args.rounds):
+            runs["direct [stdio]"].append(asyncio.run(_direct(args.seconds, args.connections)))
+            for name, port, _, wires in running:
+                for wire_name in wires:
+                    # A child per request in supergateway's stateless mode: 32 at once time out.
+                    connections = STATELESS_CONNECTIONS if "stateless" in name else args.connections
+                    runs[f"{name} [{wire_name}]"].append(
+                        _wrk(port, wire_name, args.seconds, connections)
+                    )
+            print(f"round {round_ + 1}: " + ", ".join(
+                f"{key} {found[-1]['rps']:.0f}/s" for key, found in runs.items()
+            ), flush=True)  # fmt: skip
+    finally:
+        for _, _, process, _ in running:
             process.terminate()
             process.wait(timeout=15)
 
-    direct = results["direct [stdio]"]["rps"]
+    direct = runs["direct [stdio]"]
     lines = [
         "# stdio bridge: tools/call echo on server-everything",
         "",
-        f"{args.connections} connections (or calls in flight), {args.seconds:g} s, "
+        f"{args.rounds} interleaved rounds of {args.seconds:g} s; medians. {args.connections} "
+        f"connections (or calls in flight); supergateway stateless {STATELESS_CONNECTIONS}. "
         f"bridge: a pool of {args.pool} children, a call each; bridge-shared: one child "
-        f"taking {args.connections} calls at once (STDIO_CALLS_PER_CHILD). Server and "
+        f"taking {args.connections} calls at once (STDIO_CALLS_PER_CHILD). Servers and their "
         f"children on core {SERVER_CORE}, load on core {LOAD_CORE}.",
         "",
-        "| contender | req/s | p50 ms | p99 ms | errors | throughput vs direct |",
+        "| contender | req/s | p50 ms | p99 ms | errors | throughput x direct |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for key, figures in results.items():
+    for key, found in runs.items():
+        ratio = statistics.median(r["rps"] / d["rps"] for r, d in zip(found, direct, strict=True))
         lines.append(
-            f"| {key} | {figures['rps']:.0f} | {figures['p50']:.2f} | {figures['p99']:.2f} "
-            f"| {figures['errors']} | {figures['rps'] / direct:.2f} |"
+            f"| {key} | {_median(found, 'rps'):.0f} | {_median(found, 'p50'):.2f} "
+            f"| {_median(found, 'p99'):.2f} | {sum(r['errors'] for r in found)} | {ratio:.2f} |"
         )
-    for ours in ("bridge [session]", "bridge-shared [session]"):
-        for key in ("supergateway-stateful [session]", "supergateway-stateless [legacy]"):
-            mine, other = results[ours], results[key]
-            if other["rps"] and mine["p99"]:
+    lines.append("")
+    for ours in ("bridge [session]", "bridge-shared [session]", "bridge-shared [2026]"):
+        for theirs in ("supergateway-stateful [session]", "supergateway-stateless [legacy]"):
+            mine, other = runs[ours], runs[theirs]
+            if _median(other, "rps") and _median(mine, "p99"):
                 lines.append(
-                    f"\n{ours} / {key}: throughput x{mine['rps'] / other['rps']:.2f}, "
-                    f"p99 {mine['p99']:.1f} ms against {other['p99']:.1f} ms"
+                    f"- {ours} / {theirs}: throughput "
+                    f"x{_median(mine, 'rps') / _median(other, 'rps'):.2f}, p99 "
+                    f"{_median(mine, 'p99'):.1f} ms against {_median(other, 'p99'):.1f} ms"
                 )
-    lines.append(
-        f"\nsupergateway stateless ran with {STATELESS_CONNECTIONS} connections (a child per "
-        "request)."
-    )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "stdio-bridge.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "stdio-bridge.json").write_text(json.dumps(runs, indent=2) + "\n")
     (RESULTS / "stdio-bridge.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
