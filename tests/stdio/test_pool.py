@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from stdio_serving import EVERYTHING, require
 
-from cloudmcp.protocol.errors import SERVICE_UNAVAILABLE, MCPError
+from cloudmcp.errors import MCPError
+from cloudmcp.protocol.errors import SERVICE_UNAVAILABLE
 from cloudmcp.stdio import child as child_module
 from cloudmcp.stdio.child import Child, ChildExited
 from cloudmcp.stdio.pool import Pool

@@ -13,7 +13,7 @@ import tempfile
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
+    from cloudmcp.application import MCPApp
     from cloudmcp.http.asgi import HttpApp
     from cloudmcp.ops import OpsConfig
 
@@ -64,7 +64,8 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cloudmcp import ops
-    from cloudmcp.app.loader import AppNotFound, load_app
+    from cloudmcp.errors import AppNotFound
+    from cloudmcp.loader import load_app
 
     try:
         app = _stdio_app(args) or load_app(args.target)
@@ -76,9 +77,8 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         return _refuse(f"--workers {args.workers}: expected 1 or more")
     if args.workers == 1:
-        app.bind_host = args.host
-        installed = ops.install(app, config=config)
-        _uvicorn(args, app.http_app(args.path), installed.uvicorn_options())
+        http_app = app.http_app(args.path, bind_host=args.host, operations=config)
+        _uvicorn(args, http_app, ops.Ops(config).uvicorn_options())
         return 0
     if not app.settings.redis_url:
         # Sessions, SSE history, caches and rate limits would each live in one worker,
@@ -136,8 +136,8 @@ def _run_workers(args: argparse.Namespace, config: OpsConfig, *, sealed_by_one_r
 
 def worker_app() -> HttpApp:
     """The ASGI app of one worker of `cloudmcp serve --workers N`."""
-    from cloudmcp import ops
-    from cloudmcp.app.loader import load_app
+    from cloudmcp.loader import load_app
+    from cloudmcp.ops import OpsConfig
 
     target, path, host = (os.environ[name] for name in _WORKER_ENV)
     if not target and os.environ.get("CLOUDMCP_STDIO"):
@@ -146,9 +146,7 @@ def worker_app() -> HttpApp:
         app: MCPApp = StdioApp(command_from_env() or [])
     else:
         app = load_app(target or None)
-    app.bind_host = host
-    ops.install(app)
-    return app.http_app(path)
+    return app.http_app(path, bind_host=host, operations=OpsConfig.from_env())
 
 
 def _uvicorn(args: argparse.Namespace, app: Any, options: dict[str, Any]) -> None:

@@ -16,14 +16,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from cloudmcp.app.application import MCPApp
+from cloudmcp.application import MCPApp
 from cloudmcp.stdio.call import forward
 from cloudmcp.stdio.child import Child
 from cloudmcp.stdio.entries import ChildPrompt, ChildResource, ChildTool
 from cloudmcp.stdio.pool import Pool
 
 if TYPE_CHECKING:
-    from cloudmcp.protocol.context import Context
+    from cloudmcp.app.context import Context
 
 log = logging.getLogger("cloudmcp.stdio")
 
@@ -154,9 +154,6 @@ class StdioApp(MCPApp):
         self.title = title if isinstance(title, str) else None
         self.website_url = website if isinstance(website, str) else None
         self.instructions = child.instructions
-        if self._engine is not None:  # built before the child answered (AWS Lambda's init)
-            fresh = {"name": self.name, "version": self.version, "title": self.title}
-            self._engine.server_info.update({k: v for k, v in fresh.items() if v})
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Any = None) -> AsyncIterator[None]:
@@ -223,20 +220,20 @@ class StdioApp(MCPApp):
             current = [t.definition for t in self.tools.values()]
             if current == found[0]:
                 return False
-            self.tools = {t["name"]: ChildTool(t, send) for t in found[0] if "name" in t}  # type: ignore[misc]
+            self.tools = {t["name"]: ChildTool(t, send) for t in found[0] if "name" in t}
         elif kind == "prompts":
             current = [p.definition for p in self.prompts.values()]
             if current == found[0]:
                 return False
-            self.prompts = {p["name"]: ChildPrompt(p, send) for p in found[0] if "name" in p}  # type: ignore[misc]
+            self.prompts = {p["name"]: ChildPrompt(p, send) for p in found[0] if "name" in p}
         else:
             listed, templates = found
             current_listed = [r.definition for r in self.resources.values()]
             current_templates = [t.definition for t in self.templates]
             if current_listed == listed and current_templates == templates:
                 return False
-            self.resources = {r["uri"]: ChildResource(r, send) for r in listed if "uri" in r}  # type: ignore[misc]
-            self.templates = [ChildResource(t, send) for t in templates if "uriTemplate" in t]  # type: ignore[misc]
+            self.resources = {r["uri"]: ChildResource(r, send) for r in listed if "uri" in r}
+            self.templates = [ChildResource(t, send) for t in templates if "uriTemplate" in t]
         self._install_completions(child)
         return True
 

@@ -16,11 +16,12 @@ import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from cloudmcp.protocol.errors import INTERNAL_ERROR, MCPError, method_not_found
+from cloudmcp.errors import MCPError
+from cloudmcp.protocol.errors import INTERNAL_ERROR, method_not_found
 from cloudmcp.stdio.child import ChildExited
 
 if TYPE_CHECKING:
-    from cloudmcp.protocol.context import Context
+    from cloudmcp.app.context import Context
     from cloudmcp.stdio.pool import Pool
 
 #: What a child may ask its client for; the caller's client answers.

@@ -17,8 +17,9 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from cloudmcp.errors import MCPError
 from cloudmcp.protocol import jsonrpc
-from cloudmcp.protocol.errors import INTERNAL_ERROR, METHOD_NOT_FOUND, MCPError
+from cloudmcp.protocol.errors import INTERNAL_ERROR, METHOD_NOT_FOUND
 from cloudmcp.protocol.versions import LEGACY
 
 log = logging.getLogger("cloudmcp.stdio")

@@ -1,8 +1,7 @@
 """Registry entries for what a child serves: each forwards its call to a child.
 
-The definitions are the child's own, as its list results gave them. The entries also
-carry the shape the engine used before the registry interface (`signature`, `run`,
-`render`...), marked below, until that refactor lands.
+The definitions are the child's own, as its list results gave them; the child checks
+its own arguments.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloudmcp.protocol.context import Context
+    from cloudmcp.app.context import Context
 
 #: How an entry reaches a child: `forward(method, params, ctx) -> result`.
 Forward = Callable[[str, dict[str, Any], "Context"], Awaitable[dict[str, Any]]]
@@ -39,17 +38,6 @@ def compile_uri_template(template: str) -> re.Pattern[str]:
     return re.compile("".join(regex))
 
 
-class _Passthrough:
-    """Pre-refactor engine shape: arguments go to `run` whole, with the context."""
-
-    context_param = "ctx"
-    headers: Mapping[str, str] = {}
-
-    @staticmethod
-    def parse(arguments: dict[str, Any]) -> dict[str, Any]:
-        return {"arguments": arguments}
-
-
 class ChildTool:
     """A tool of the child's."""
 
@@ -67,15 +55,6 @@ class ChildTool:
     async def call(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
         params = {"name": self.name, "arguments": arguments}
         return await self._forward("tools/call", params, ctx)
-
-    # Pre-refactor engine shape (remove when the registry interface lands).
-    signature = _Passthrough()
-
-    async def run(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        return await self.call(kwargs["arguments"], kwargs["ctx"])
-
-    def result(self, value: dict[str, Any]) -> dict[str, Any]:
-        return value
 
 
 class ChildResource:
@@ -97,17 +76,10 @@ class ChildResource:
         found = self._pattern.fullmatch(uri)
         return found.groupdict() if found else None
 
-    async def read(
-        self, uri: str, variables: dict[str, Any], ctx: Context | None = None
-    ) -> list[dict[str, Any]]:
-        if ctx is None:  # pre-refactor engine shape: the context comes among the variables
-            ctx = variables.pop(self.context_param)
+    async def read(self, uri: str, variables: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
         result = await self._forward("resources/read", {"uri": uri}, ctx)
         contents: list[dict[str, Any]] = result.get("contents") or []
         return contents
-
-    # Pre-refactor engine shape (remove when the registry interface lands).
-    context_param = "ctx"
 
 
 class ChildPrompt:
@@ -119,20 +91,6 @@ class ChildPrompt:
         self.name: str = definition["name"]
         self.definition = definition
         self._forward = forward
-        # Pre-refactor engine shape (remove when the registry interface lands).
-        self.arguments: list[dict[str, Any]] = definition.get("arguments") or []
-        self.description: str | None = definition.get("description")
 
     async def get(self, arguments: dict[str, str], ctx: Context) -> dict[str, Any]:
         return await self._forward("prompts/get", {"name": self.name, "arguments": arguments}, ctx)
-
-    # Pre-refactor engine shape (remove when the registry interface lands).
-    context_param = "ctx"
-
-    def missing(self, given: dict[str, Any]) -> list[str]:
-        return []  # the child checks its own arguments
-
-    async def render(self, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
-        ctx = kwargs.pop(self.context_param)
-        messages: list[dict[str, Any]] = (await self.get(kwargs, ctx)).get("messages") or []
-        return messages

@@ -18,7 +18,8 @@ import logging
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any
 
-from cloudmcp.protocol.errors import INTERNAL_ERROR, SERVICE_UNAVAILABLE, MCPError
+from cloudmcp.errors import MCPError
+from cloudmcp.protocol.errors import INTERNAL_ERROR, SERVICE_UNAVAILABLE
 from cloudmcp.stdio.child import Child, ChildExited, Notified
 
 log = logging.getLogger("cloudmcp.stdio")
