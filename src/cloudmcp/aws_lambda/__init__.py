@@ -65,11 +65,21 @@ def default_handler() -> LambdaHandler:
     read_secrets()  # before the app module runs: it may read settings at import
     path = os.environ.get("CLOUDMCP_PATH") or "/mcp"
     if os.environ.get("CLOUDMCP_STDIO") and not os.environ.get("CLOUDMCP_APP"):
-        from cloudmcp import stdio  # a stdio server's command line, run as a child
-
-        return stdio.lambda_handler(stdio.command_from_env() or [], path)
+        return stdio_handler(path)
     app = load_app(os.environ.get("CLOUDMCP_APP") or None)
     return lambda_handler(app, path)
+
+
+def stdio_handler(path: str = "/mcp") -> LambdaHandler:
+    """The handler for the stdio server `CLOUDMCP_STDIO` names (a shell-quoted command).
+    Its first child starts in the function's init phase and lives across warm invocations;
+    one request at a time reaches an execution environment, so one child is enough."""
+    from cloudmcp.stdio import StdioApp, StdioConfig, command_from_env
+
+    app = StdioApp(command_from_env() or [], StdioConfig.from_env(pool_size=1))
+    handler = lambda_handler(app, path)
+    handler.loop.run_until_complete(app.start())
+    return handler
 
 
 if not TYPE_CHECKING:
