@@ -64,7 +64,7 @@ def default_handler() -> LambdaHandler:
 
     read_secrets()  # before the app module runs: it may read settings at import
     path = os.environ.get("CLOUDMCP_PATH") or "/mcp"
-    if os.environ.get("CLOUDMCP_STDIO") and not os.environ.get("CLOUDMCP_APP"):
+    if os.environ.get("CLOUDMCP_STDIO"):  # a stdio server is served instead of CLOUDMCP_APP
         return stdio_handler(path)
     app = load_app(os.environ.get("CLOUDMCP_APP") or None)
     return lambda_handler(app, path)
