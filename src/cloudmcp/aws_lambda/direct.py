@@ -70,7 +70,6 @@ class LambdaHandler:
             settings=lambda_settings(app.settings),
             standalone_streams=False,
         )
-        self.service.check()
         self.server = self.service.server
         self.engine = self.service.engine
         self.ops = self.service.ops
