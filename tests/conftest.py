@@ -23,6 +23,7 @@ INTEGRATION = frozenset(
         "packaging",
         "security",
         "state",
+        "stdio",
     }
 )
 
