@@ -79,22 +79,25 @@ async def test_unreachable_redis_raises_store_unavailable() -> None:
         await store.close()
 
 
-async def test_blocked_readers_do_not_starve_commands(prefix: str) -> None:
-    store = RedisStore(REDIS_URL, max_connections=2, max_readers=50)
+async def test_blocked_readers_hold_no_connections(prefix: str) -> None:
+    """400 blocked reads on 400 logs: one subscriber connection waits for all of them,
+    and two command connections are enough for everything else."""
+    store = RedisStore(REDIS_URL, max_connections=2)
     try:
         readers = [
-            asyncio.create_task(store.read({f"{prefix}l{i}": "$"}, timeout=3)) for i in range(40)
+            asyncio.create_task(store.read({f"{prefix}l{i}": "$"}, timeout=5)) for i in range(400)
         ]
-        await asyncio.sleep(0.2)
-        # With 40 reads blocked, short commands still go through the other pool at once.
-        started = time.monotonic()
+        await asyncio.sleep(0.5)
+        assert store.connections() == {"commands": 2, "subscribers": 1}
         for i in range(20):
             await store.set(f"{prefix}v{i}", b"x", 60)
-        assert time.monotonic() - started < 1
-        for i in range(40):
-            await store.append(f"{prefix}l{i}", b"e", ttl=60, cap=10)
+        for i in range(400):
+            await store.append(f"{prefix}l{i}", f"e{i}".encode(), ttl=60, cap=10)
         results = await asyncio.wait_for(asyncio.gather(*readers), 5)
-        assert all(len(events) == 1 for events in results)
+        assert [[e.data for e in events] for events in results] == [
+            [f"e{i}".encode()] for i in range(400)
+        ]
+        assert store.connections() == {"commands": 2, "subscribers": 1}
     finally:
         await store.close()
         await delete_prefix(prefix)
