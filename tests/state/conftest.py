@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import secrets
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
-from redis_support import REDIS_URL, LocalCluster, delete_prefix, require_redis, start_cluster
+from redis_support import REDIS_URL, LocalCluster, delete_prefix, require_redis
 
 from cloudmcp.state.memory import MemoryStore
 from cloudmcp.state.store import Store
@@ -27,22 +27,6 @@ from cloudmcp.state.store import Store
 @pytest.fixture
 def prefix() -> str:
     return f"cloudmcp-test:{secrets.token_hex(6)}:"
-
-
-@pytest.fixture(scope="session")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    """3 masters, 3 replicas."""
-    cluster = start_cluster(tmp_path_factory.mktemp("redis-cluster"), masters=3, replicas=1)
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture(scope="session")
-def redis_cluster_single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    """1 master holding every slot, 1 replica."""
-    cluster = start_cluster(tmp_path_factory.mktemp("redis-cluster-1"), masters=1, replicas=1)
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture(

@@ -208,3 +208,22 @@ def _wait(ready: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"Redis Cluster: no {what} within {timeout:.0f}s")
         time.sleep(0.1)
+
+
+@dataclass
+class RedisTarget:
+    """Where a group of instances keeps its state: `url(i)` is what instance i is given."""
+
+    name: str
+    urls: list[str]
+    cluster: LocalCluster | None = None
+
+    def url(self, index: int) -> str:
+        return self.urls[index % len(self.urls)]
+
+
+def cluster_target(name: str, cluster: LocalCluster) -> RedisTarget:
+    """Each instance gets one node's address, masters and replicas alike."""
+    count = len(cluster.nodes)
+    order = [cluster.nodes[(i * (count - 1)) % count] for i in range(count)]
+    return RedisTarget(name, [node.url for node in order], cluster)
