@@ -416,6 +416,23 @@ class _Links(Subscriptions):
             async with self._store._guard():
                 await client.nodes_manager.initialize()
 
+    async def relocate(self) -> None:
+        client = self._client
+        if not isinstance(client, RedisCluster) or not self._links:
+            return
+        async with self._store._guard():
+            await client.nodes_manager.initialize()
+        self._repaired = time.monotonic()
+        for name, link in list(self._links.items()):
+            moved = {
+                channel
+                for channel in link.channels
+                if client.nodes_manager.get_node_from_slot(client.keyslot(channel)).name != name
+            }
+            if moved:
+                await link.unsubscribe([[channel] for channel in moved])
+                link.lost(moved)
+
     async def close(self) -> None:
         links, self._links = list(self._links.values()), {}
         for link in links:

@@ -27,8 +27,12 @@ from cloudmcp.state.store import Event, StoreUnavailable
 #: A channel whose last waiter left stays subscribed this long, so a stream that reads
 #: again at once (every SSE stream does, after each event) costs no round trip.
 LINGER = 30.0
-#: A subscriber connection is pinged this often; one silent for three periods is dead.
-PING_EVERY = 10.0
+#: A subscriber connection is pinged, and a cluster's topology looked up, this often;
+#: a subscriber connection silent for three periods is dead.
+PING_EVERY = 5.0
+#: Pub/sub delivers at most once: a log whose last event came this long ago is read
+#: again when a waiter registers, in case a message went missing (a failover).
+RECHECK = 30.0
 
 Fetch = Callable[[dict[str, str]], Awaitable[list[Event]]]
 Tail = Callable[[str], Awaitable[str]]
@@ -117,6 +121,11 @@ class Link:
         if commands:
             await self.connection.send_packed_command(self.connection.pack_commands(commands))
 
+    def lost(self, channels: set[str]) -> None:
+        """Channels this link no longer serves: their waiters subscribe again elsewhere."""
+        self.channels -= channels
+        self._on_lost(self, channels)
+
     async def ping(self) -> None:
         await self.connection.send_command("PING")
 
@@ -194,6 +203,10 @@ class Subscriptions:
     async def repair(self) -> None:
         """Look the topology up again after a link or a subscription failed."""
 
+    async def relocate(self) -> None:
+        """Look the topology up; end subscriptions held on a node that no longer serves
+        their slot (a failover made it a replica), so their waiters subscribe again."""
+
     def links(self) -> list[Link]:
         raise NotImplementedError
 
@@ -212,8 +225,10 @@ class SharedReader:
         self._tail = tail
         self._timeout = timeout
         self._waiting: dict[str, set[_Waiter]] = {}
-        # Per subscribed log, a position after which every event is published to us.
+        # Per subscribed log, a position after which every event is published to us,
+        # and when that was last confirmed.
         self._seen: dict[str, tuple[int, int]] = {}
+        self._confirmed: dict[str, float] = {}
         # Logs nobody waits on any more, since when: unsubscribed after LINGER.
         self._idle: dict[str, float] = {}
         self._stale: set[str] = set()
@@ -250,10 +265,14 @@ class SharedReader:
             self._unregister(waiter)
 
     def _register(self, waiter: _Waiter) -> None:
+        now = time.monotonic()
         for log, position in waiter.positions.items():
             self._waiting.setdefault(log, set()).add(waiter)
             self._idle.pop(log, None)
-            if self._seen.get(log) != order(position):
+            if (
+                self._seen.get(log) != order(position)
+                or now - self._confirmed.get(log, 0.0) > RECHECK
+            ):
                 self._stale.add(log)
         if self._stale:
             self._kick()
@@ -299,6 +318,7 @@ class SharedReader:
         if known is not None and this <= known:
             return  # already fetched
         self._seen[log] = this
+        self._confirmed[log] = time.monotonic()
         event = Event(log, event_id.decode(), data)
         for waiter in self._waiting.get(log, ()):
             if waiter.future.done():
@@ -315,6 +335,7 @@ class SharedReader:
         """A link ended or lost subscriptions: their waiters subscribe again."""
         for channel in channels:
             self._seen.pop(channel, None)
+            self._confirmed.pop(channel, None)
             for waiter in self._waiting.get(channel, ()):
                 waiter.settle(RETRY)
 
@@ -355,8 +376,9 @@ class SharedReader:
                 self._stale.add(log)  # more to come: fetch again from where waiters are
             elif self._subscribed(log):
                 newest = order(logged[-1].id) if logged else order(start)
-                if newest > self._seen.get(log, (-1, -1)):
+                if newest >= self._seen.get(log, (-1, -1)):
                     self._seen[log] = newest
+                    self._confirmed[log] = time.monotonic()
         touched: set[_Waiter] = set()
         for log in positions:
             touched.update(self._waiting.get(log, ()))
@@ -389,6 +411,9 @@ class SharedReader:
             for log in idle:
                 del self._idle[log]
                 self._seen.pop(log, None)
+                self._confirmed.pop(log, None)
+            with contextlib.suppress(Exception):
+                await self._subscriptions.relocate()
             with contextlib.suppress(Exception):
                 if idle:
                     by_link = await self._subscriptions.link_for(idle)
