@@ -21,8 +21,9 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
+from cloudmcp.errors import StoreUnavailable
 from cloudmcp.eventloop import running_loop
-from cloudmcp.state.store import Event, StoreUnavailable
+from cloudmcp.state.store import Event
 
 #: A channel whose last waiter left stays subscribed this long, so a stream that reads
 #: again at once (every SSE stream does, after each event) costs no round trip.
