@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-from redis_support import REDIS_URL, delete_prefix, require_redis
+from redis_support import REDIS_URL, LocalCluster, delete_prefix, require_redis
 
 from cloudmcp.errors import StoreUnavailable
 from cloudmcp.state.redis import RedisStore
@@ -121,3 +122,26 @@ def test_a_new_event_loop_gets_new_connections(prefix: str) -> None:
         thread.join()
     assert results == [b"one", b"two"]
     asyncio.run(delete_prefix(prefix))
+
+
+@pytest.mark.redis_cluster
+async def test_a_cluster_keeps_to_the_connection_budget(redis_cluster: LocalCluster) -> None:
+    """300 blocked reads on logs spread over every shard, and 300 commands at once: at
+    most the command budget open, plus one subscriber connection per master."""
+    store = RedisStore(redis_cluster.nodes[-1].url, max_connections=6)
+    prefix = f"budget-{secrets.token_hex(4)}:"
+    logs = [f"{prefix}sse:{{{i}}}:get" for i in range(300)]
+    try:
+        readers = [asyncio.create_task(store.read({log: "$"}, timeout=10)) for log in logs]
+        writes = [store.set(f"{prefix}v:{{{i}}}", b"x", 60) for i in range(300)]
+        assert all(await asyncio.gather(*writes))
+        await asyncio.sleep(0.5)
+        await asyncio.gather(*(store.append(log, log.encode(), ttl=60, cap=10) for log in logs))
+        results = await asyncio.wait_for(asyncio.gather(*readers), 10)
+        assert [[e.data for e in events] for events in results] == [[log.encode()] for log in logs]
+        counts = store.connections()
+        # The budget, and the connection that looked up the topology at the start.
+        assert 3 <= counts["commands"] <= 6 + 1, counts
+        assert counts["subscribers"] == 3, counts
+    finally:
+        await store.close()

@@ -21,7 +21,7 @@ import builtins
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -119,9 +119,10 @@ class RedisStore(Store):
         self._opening: asyncio.Task[Redis | RedisCluster] | None = None
         self._links: _Links | None = None
         self._reader: SharedReader | None = None
-        # A cluster client's node pools refuse rather than queue past their size.
-        self._slots: asyncio.Semaphore | None = None
-        self._append: Any = None
+        # A cluster client's node pools refuse rather than queue past their size: these
+        # queue commands per node instead, `per_node` at a time.
+        self._gates: dict[str, asyncio.Semaphore] | None = None
+        self._per_node = max_connections
 
     # connections
 
@@ -147,7 +148,7 @@ class RedisStore(Store):
             raise
 
     async def _connect(self) -> Redis | RedisCluster:
-        async with self._guard():
+        with _unavailable():
             single = Redis(connection_pool=self._pool())
             if not await _is_cluster(single):
                 client: Redis | RedisCluster = single
@@ -166,8 +167,10 @@ class RedisStore(Store):
                 )
                 await client.initialize()
                 self.cluster = True
-                self._slots = asyncio.Semaphore(self.max_connections)
-        self._append = client.register_script(_APPEND)
+                # The command budget is for the process, shared by the masters.
+                shards = max(1, len(client.get_primaries()))
+                self._per_node = max(2, -(-self.max_connections // shards))
+                self._gates = {}
         self._links = _Links(self, client)
         self._reader = SharedReader(self._links, self._fetch, self.tail, timeout=self.timeout)
         self._client = client
@@ -187,15 +190,43 @@ class RedisStore(Store):
         )
 
     @contextlib.asynccontextmanager
-    async def _guard(self) -> AsyncIterator[None]:
-        try:
-            if self._slots is None:
+    async def _guard(self, *keys: str) -> AsyncIterator[None]:
+        """Turn outages into `StoreUnavailable`; on a cluster, also wait for a connection
+        to the node of each key (every node without keys) within the budget."""
+        with _unavailable():
+            if self._gates is None:
                 yield
-            else:
-                async with self._slots:
+            elif len(keys) == 1:
+                async with self._gate(keys[0]):
                     yield
-        except _OUTAGE as exc:
-            raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
+            else:
+                async with contextlib.AsyncExitStack() as stack:
+                    for gate in self._gates_for(keys):
+                        await stack.enter_async_context(gate)
+                    yield
+
+    def _gate(self, key: str) -> asyncio.Semaphore:
+        client = self._client
+        assert isinstance(client, RedisCluster) and self._gates is not None
+        name = client.nodes_manager.get_node_from_slot(client.keyslot(key)).name
+        gate = self._gates.get(name)
+        if gate is None:
+            gate = self._gates[name] = asyncio.Semaphore(self._per_node)
+        return gate
+
+    def _gates_for(self, keys: tuple[str, ...]) -> list[asyncio.Semaphore]:
+        """Gates taken in one order by everyone, so two callers never wait on each other."""
+        client = self._client
+        assert isinstance(client, RedisCluster) and self._gates is not None
+        if keys:
+            for key in keys:
+                self._gate(key)
+            names = {client.nodes_manager.get_node_from_slot(client.keyslot(k)).name for k in keys}
+        else:
+            names = {node.name for node in client.get_primaries()}
+            for name in names:
+                self._gates.setdefault(name, asyncio.Semaphore(self._per_node))
+        return [self._gates[name] for name in sorted(names)]
 
     def connections(self) -> dict[str, int]:
         """Open Redis connections of this process, by kind: `commands` (the pool, every
@@ -214,7 +245,7 @@ class RedisStore(Store):
 
     async def get(self, key: str, *, touch: float | None = None) -> bytes | None:
         client = await self._redis()
-        async with self._guard():
+        async with self._guard(key):
             if touch is None:
                 value = await client.get(key)
             else:
@@ -224,7 +255,7 @@ class RedisStore(Store):
 
     async def set(self, key: str, value: bytes, ttl: float, *, only_new: bool = False) -> bool:
         client = await self._redis()
-        async with self._guard():
+        async with self._guard(key):
             done = await client.set(key, value, px=_ms(ttl), nx=only_new)
             return bool(done)
 
@@ -232,7 +263,7 @@ class RedisStore(Store):
         if not keys:
             return 0
         client = await self._redis()
-        async with self._guard():
+        async with self._guard(*keys):
             # A cluster client splits keys of several slots into one DEL per slot.
             count: int = await client.delete(*keys)
             return count
@@ -241,30 +272,32 @@ class RedisStore(Store):
 
     async def add_member(self, key: str, member: str, ttl: float) -> None:
         client = await self._redis()
-        async with self._guard(), client.pipeline(transaction=True) as pipe:
+        async with self._guard(key), client.pipeline(transaction=True) as pipe:
             pipe.sadd(key, member)
             pipe.pexpire(key, _ms(ttl))
             await pipe.execute()
 
     async def remove_member(self, key: str, member: str) -> None:
         client = await self._redis()
-        async with self._guard():
+        async with self._guard(key):
             await client.srem(key, member)
 
     async def members(self, key: str) -> builtins.set[str]:
         client = await self._redis()
-        async with self._guard():
+        async with self._guard(key):
             found = await client.smembers(key)
         return {_text(member) for member in found}
 
     # event logs
 
     async def append(self, log: str, data: bytes, *, ttl: float, cap: int) -> str:
-        await self._redis()
+        client = await self._redis()
         publish = "SPUBLISH" if self.cluster else "PUBLISH"
         trim = "~" if cap > _EXACT_TRIM_UP_TO else "="
-        async with self._guard():
-            event_id = await self._append(keys=[log], args=[publish, cap, trim, _ms(ttl), data])
+        async with self._guard(log):
+            # EVAL, not EVALSHA: no NOSCRIPT round trip after a failover, and no SCRIPT
+            # LOAD sent to every master outside the connection budget.
+            event_id = await client.eval(_APPEND, 1, log, publish, cap, trim, _ms(ttl), data)
         return _text(event_id)
 
     async def read(self, after: Mapping[str, str], *, timeout: float) -> list[Event]:
@@ -279,7 +312,7 @@ class RedisStore(Store):
     async def _fetch(self, positions: dict[str, str]) -> list[Event]:
         """Events after each position, without blocking: one XREAD per hash slot."""
         client = await self._redis()
-        async with self._guard():
+        async with self._guard(*positions):
             if not isinstance(client, RedisCluster):
                 return _events(await client.xread(positions, count=FETCH_COUNT))  # type: ignore[arg-type]
             slots: dict[int, dict[Any, Any]] = {}
@@ -295,7 +328,7 @@ class RedisStore(Store):
 
     async def tail(self, log: str) -> str:
         client = await self._redis()
-        async with self._guard():
+        async with self._guard(log):
             newest = await client.xrevrange(log, count=1)
         return _text(newest[0][0]) if newest else "0"
 
@@ -303,7 +336,7 @@ class RedisStore(Store):
 
     async def hit(self, key: str, *, window: float, limit: int) -> float:
         client = await self._redis()
-        async with self._guard():
+        async with self._guard(key):
             wait = await client.eval(
                 _HIT, 1, key, int(window * 1_000_000), limit, secrets.token_hex(4)
             )
@@ -330,6 +363,15 @@ class RedisStore(Store):
         if client is not None:
             with contextlib.suppress(*_OUTAGE, RuntimeError):
                 await client.aclose()
+
+
+@contextlib.contextmanager
+def _unavailable() -> Iterator[None]:
+    """Redis being away, in whatever form, as the one exception callers handle."""
+    try:
+        yield
+    except _OUTAGE as exc:
+        raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
 
 
 async def _is_cluster(client: Redis) -> bool:
@@ -396,7 +438,7 @@ class _Links(Subscriptions):
             kind, settings = node.connection_class, node.connection_kwargs
         # RESP2: published messages arrive as plain replies rather than push frames.
         connection = kind(**{**settings, "protocol": 2, "maint_notifications_config": None})
-        async with self._store._guard():
+        with _unavailable():
             await connection.connect()  # type: ignore[no-untyped-call]
         reader = self._store._reader
         assert reader is not None
@@ -414,14 +456,14 @@ class _Links(Subscriptions):
         now = time.monotonic()
         if isinstance(client, RedisCluster) and now - self._repaired > 0.5:
             self._repaired = now
-            async with self._store._guard():
+            with _unavailable():
                 await client.nodes_manager.initialize()
 
     async def relocate(self) -> None:
         client = self._client
         if not isinstance(client, RedisCluster) or not self._links:
             return
-        async with self._store._guard():
+        with _unavailable():
             await client.nodes_manager.initialize()
         self._repaired = time.monotonic()
         for name, link in list(self._links.items()):
