@@ -174,13 +174,6 @@ async def measure(
                 return await open_session(client, url)
 
         sessions = await asyncio.gather(*(session() for _ in range(streams)))
-        opened: list[Stream] = []
-        sse = {"accept": "text/event-stream"}
-        for sid in sessions:
-            stream = Stream()
-            headers = {**sse, "mcp-session-id": sid, "mcp-protocol-version": LEGACY}
-            stream.task = asyncio.create_task(stream.run(port, http("GET", "/mcp", headers), b""))
-            opened.append(stream)
         listen = {
             "jsonrpc": "2.0",
             "id": "listen",
@@ -194,13 +187,22 @@ async def measure(
             "mcp-protocol-version": STATELESS,
             "mcp-method": "subscriptions/listen",
         }
-        for _ in range(streams):
-            stream = Stream()
-            request = http("POST", "/mcp", modern, body)
-            stream.task = asyncio.create_task(stream.run(port, request, b"acknowledged"))
-            opened.append(stream)
-        async with asyncio.timeout(120):
-            await asyncio.gather(*(s.ready.wait() for s in opened))
+        sse = {"accept": "text/event-stream"}
+        opened: list[Stream] = []
+        # Clients arrive in waves of a hundred, not all in one millisecond.
+        for start in range(0, streams, 100):
+            wave: list[Stream] = []
+            for sid in sessions[start : start + 100]:
+                headers = {**sse, "mcp-session-id": sid, "mcp-protocol-version": LEGACY}
+                get = Stream()
+                get.task = asyncio.create_task(get.run(port, http("GET", "/mcp", headers), b""))
+                listener = Stream()
+                request = http("POST", "/mcp", modern, body)
+                listener.task = asyncio.create_task(listener.run(port, request, b"acknowledged"))
+                wave += [get, listener]
+            async with asyncio.timeout(60):
+                await asyncio.gather(*(s.ready.wait() for s in wave))
+            opened += wave
         await asyncio.sleep(3)  # every stream reaches its blocked read
         rss_open = rss_kib(pid)
         open_connections = redis_connections(pid, ports)

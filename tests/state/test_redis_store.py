@@ -145,3 +145,31 @@ async def test_a_cluster_keeps_to_the_connection_budget(redis_cluster: LocalClus
         assert counts["subscribers"] == 3, counts
     finally:
         await store.close()
+
+
+@pytest.mark.redis_cluster
+async def test_an_acl_user_on_a_cluster(redis_cluster: LocalCluster) -> None:
+    """`redis://user:password@node`: commands, the topology lookup and the subscriber
+    connections all authenticate as that user."""
+    password = secrets.token_hex(8)
+    for node in redis_cluster.nodes:  # ACLs are per node
+        node.cli("acl", "setuser", "cloudmcp", "on", f">{password}", "~*", "&*", "+@all")
+    node = redis_cluster.nodes[1]
+    store = RedisStore(f"redis://cloudmcp:{password}@127.0.0.1:{node.port}/0")
+    prefix = f"acl-{secrets.token_hex(4)}:"
+    try:
+        await store.set(f"{prefix}v", b"x", 60)
+        assert await store.get(f"{prefix}v") == b"x"
+        reader = asyncio.create_task(store.read({f"{prefix}l": "$"}, timeout=5))
+        await asyncio.sleep(0.2)
+        await store.append(f"{prefix}l", b"e", ttl=60, cap=10)
+        assert [e.data for e in await asyncio.wait_for(reader, 3)] == [b"e"]
+        assert store.cluster is True
+    finally:
+        await store.close()
+    wrong = RedisStore(f"redis://cloudmcp:wrong@127.0.0.1:{node.port}/0")
+    try:
+        with pytest.raises(StoreUnavailable, match="invalid username-password"):
+            await wrong.get(f"{prefix}v")
+    finally:
+        await wrong.close()

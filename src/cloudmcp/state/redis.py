@@ -328,6 +328,10 @@ class RedisStore(Store):
 
     async def tail(self, log: str) -> str:
         client = await self._redis()
+        # A log this process follows already (`notifications`, for every new stream).
+        known = self._reader.tail(log) if self._reader is not None else None
+        if known is not None:
+            return known
         async with self._guard(log):
             newest = await client.xrevrange(log, count=1)
         return _text(newest[0][0]) if newest else "0"

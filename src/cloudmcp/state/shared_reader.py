@@ -332,6 +332,15 @@ class SharedReader:
         if self._stale:
             self._kick()
 
+    def tail(self, log: str) -> str | None:
+        """A position to read `log` after, from memory, when this reader is subscribed to
+        it: every event after it is yet to be published, so nothing old comes back and
+        nothing new is missed. None when unknown."""
+        seen = self._seen.get(log)
+        if seen is None or time.monotonic() - self._confirmed.get(log, 0.0) > RECHECK:
+            return None
+        return f"{seen[0]}-{seen[1]}"
+
     def on_lost(self, link: Link, channels: set[str]) -> None:
         """A link ended or lost subscriptions: their waiters subscribe again."""
         for channel in channels:
