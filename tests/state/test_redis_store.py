@@ -173,3 +173,24 @@ async def test_an_acl_user_on_a_cluster(redis_cluster: LocalCluster) -> None:
             await wrong.get(f"{prefix}v")
     finally:
         await wrong.close()
+
+
+async def test_a_lost_subscriber_connection_is_replaced_and_nothing_is_missed(
+    redis_store: RedisStore, prefix: str
+) -> None:
+    """The subscriber connection drops while reads wait: they subscribe again on a new
+    one, and an event appended while no connection listened still arrives."""
+    logs = [f"{prefix}l{i}" for i in range(5)]
+    readers = [asyncio.create_task(redis_store.read({log: "0"}, timeout=10)) for log in logs]
+    await asyncio.sleep(0.3)
+    assert redis_store.connections()["subscribers"] == 1
+    assert redis_store._links is not None
+    (link,) = redis_store._links.links()
+    await link.connection.disconnect()
+    await redis_store.append(logs[0], b"while away", ttl=60, cap=10)
+    for log in logs[1:]:
+        await redis_store.append(log, b"after", ttl=60, cap=10)
+    results = await asyncio.wait_for(asyncio.gather(*readers), 5)
+    assert [[e.data for e in events] for events in results] == [[b"while away"]] + [[b"after"]] * 4
+    assert redis_store.connections()["subscribers"] == 1
+    assert not link.alive

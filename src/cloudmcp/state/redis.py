@@ -193,7 +193,7 @@ class RedisStore(Store):
     async def _guard(self, *keys: str) -> AsyncIterator[None]:
         """Turn outages into `StoreUnavailable`; on a cluster, also wait for a connection
         to the node of each key (every node without keys) within the budget."""
-        with _unavailable():
+        try:
             if self._gates is None:
                 yield
             elif len(keys) == 1:
@@ -204,6 +204,8 @@ class RedisStore(Store):
                     for gate in self._gates_for(keys):
                         await stack.enter_async_context(gate)
                     yield
+        except _OUTAGE as exc:
+            raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
 
     def _gate(self, key: str) -> asyncio.Semaphore:
         client = self._client

@@ -111,7 +111,8 @@ class Link:
             return
         await self.connection.send_packed_command(self.connection.pack_commands(commands))
         async with asyncio.timeout(timeout):
-            await asyncio.gather(*waits)
+            # Shielded: another reader may wait for the same confirmation.
+            await asyncio.gather(*(asyncio.shield(wait) for wait in waits))
 
     async def unsubscribe(self, groups: Iterable[list[str]]) -> None:
         commands = []
@@ -135,6 +136,8 @@ class Link:
             while True:
                 try:
                     reply = await self.connection.read_response(timeout=PING_EVERY * 3)
+                    if reply is None:  # not even the answer to a ping: the link is dead
+                        raise TimeoutError("Redis subscriber connection silent")
                 except ResponseError as exc:
                     # A subscription refused (MOVED: the slot moved): whoever waits on
                     # it looks up the topology again and retries.
@@ -369,10 +372,11 @@ class SharedReader:
                 continue
             try:
                 events = await self._fetch(positions)
-            except StoreUnavailable as exc:
+            except Exception as exc:
+                failure = exc if isinstance(exc, StoreUnavailable) else StoreUnavailable(str(exc))
                 for log in positions:
                     for waiter in self._waiting.get(log, ()):
-                        waiter.settle(exc)
+                        waiter.settle(failure)
                 continue
             self._deliver(positions, events)
 
