@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -196,26 +197,30 @@ class Link:
             await self.connection.disconnect()
 
 
-class Subscriptions:
+class Subscriptions(ABC):
     """How the reader reaches the publishers: which link serves a channel, and grouping
     channels per hash slot. Provided by the Redis store, which knows the topology."""
 
+    @abstractmethod
     async def link_for(self, channels: list[str]) -> dict[Link, list[list[str]]]:
         """Channels by the link that may subscribe to them, grouped by slot."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def repair(self) -> None:
         """Look the topology up again after a link or a subscription failed."""
 
+    @abstractmethod
     async def relocate(self) -> None:
         """Look the topology up; end subscriptions held on a node that no longer serves
         their slot (a failover made it a replica), so their waiters subscribe again."""
 
-    def links(self) -> list[Link]:
-        raise NotImplementedError
+    @abstractmethod
+    def links(self) -> list[Link]: ...
 
 
 class SharedReader:
+    """Every blocked read of one process, served by one subscription per log."""
+
     def __init__(
         self,
         subscriptions: Subscriptions,
