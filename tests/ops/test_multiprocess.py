@@ -135,6 +135,10 @@ def test_serve_workers_share_sessions_state_and_metrics_and_exit_cleanly(tmp_pat
             total = stateless + 2 * rounds
             assert value(samples, "cloudmcp_requests_total", era="stateless", **calls) == total
             assert value(samples, "cloudmcp_requests_total", era="legacy", **calls) == legacy
+            # Each worker: its command pool, and one subscriber connection (the watch for
+            # relayed cancellations, started by its first legacy call).
+            assert value(samples, "cloudmcp_store_connections", kind="subscribers") == 2
+            assert value(samples, "cloudmcp_store_connections", kind="commands") >= 2
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text()[-3000:]

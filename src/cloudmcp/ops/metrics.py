@@ -113,6 +113,13 @@ class Metrics:
             buckets=STORE_BUCKETS,
             registry=r,
         )
+        self.store_connections = Gauge(
+            "cloudmcp_store_connections",
+            "Open Redis connections, by kind: commands (the pool) and subscribers (per shard)",
+            ["kind"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.cold_start = Histogram(
             "cloudmcp_cold_start_seconds",
             "Process start to first answered request; the count is the number of cold starts",
@@ -340,6 +347,11 @@ class PrometheusSink:
             self.metrics.cache.labels("miss").inc(misses)
         if limited:
             self.metrics.rate_limited.inc(limited)
+        engine = self.ops.engine
+        connections = getattr(engine.store, "connections", None) if engine is not None else None
+        if connections is not None:
+            for kind, count in connections().items():
+                self.metrics.store_connections.labels(kind).set(count)
 
     def cold_start(self, seconds: float) -> None:
         self.metrics.cold_start.observe(seconds)
