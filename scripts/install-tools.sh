@@ -128,6 +128,29 @@ install_deploy_validators() {
 }
 
 install_deploy_validators
+
+# The Terraform providers' schemas: the CDKTF provider packages carry them in .jsii files
+# (tests/deploy check every rendered resource against them). Pinned by tools/schemas/package.json
+# and its lock; installed with `npm ci` into .tools/schemas. Their peer dependencies (the CDKTF
+# runtime) are not needed to read a schema, so tools/schemas/.npmrc sets legacy-peer-deps.
+install_provider_schemas() {
+    local src="$ROOT/tools/schemas" dest="$TOOLS_DIR/schemas"
+    local stamp="$dest/.lock.sha256" want
+    want="$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" \
+        && -f "$dest/node_modules/@cdktf/provider-aws/.jsii" \
+        && -f "$dest/node_modules/@cdktf/provider-google/.jsii" ]]; then
+        echo "provider schemas: up to date"
+        return 0
+    fi
+    echo "provider schemas: installing into $dest"
+    mkdir -p "$dest"
+    cp "$src/package.json" "$src/package-lock.json" "$src/.npmrc" "$dest/"
+    (cd "$dest" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+}
+
+install_provider_schemas
 # ---- end install_deploy_validators ----
 
 # ---- install_lambda_tools (owned by the AWS Lambda work: src/cloudmcp/aws_lambda, tests/aws_lambda) ----

@@ -6,6 +6,7 @@ The validators live in their own venvs under .tools/ (`make tools`, or
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -122,3 +123,27 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+SCHEMAS = ROOT / ".tools" / "schemas"
+PROVIDERS = {"aws": "@cdktf/provider-aws", "google": "@cdktf/provider-google"}
+
+
+def provider_schemas() -> dict[str, Any]:
+    """The providers' schemas from the CDKTF packages' .jsii files, extracted once per lock."""
+    from cloudmcp.deploy.terraform.schemas import extract, load_schemas
+
+    lock = ROOT / "tools" / "schemas" / "package-lock.json"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
+    paths = []
+    for name, package in PROVIDERS.items():
+        jsii = SCHEMAS / "node_modules" / package / ".jsii"
+        if not jsii.exists():
+            pytest.fail(f"{jsii} is missing: run `make tools` (scripts/install-tools.sh) first")
+        cached = SCHEMAS / f"{name}-{digest}.schema.json"
+        if not cached.exists():
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(extract(json.loads(jsii.read_text()))))
+            partial.replace(cached)
+        paths.append(cached)
+    return load_schemas(paths)

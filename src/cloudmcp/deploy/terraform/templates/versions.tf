@@ -1,15 +1,17 @@
 terraform {
-  required_version = ">= 1.5.0"
+  # 1.6: `terraform init -reconfigure` with per-environment backend prefixes; 1.5 import blocks.
+  required_version = ">= 1.6.0, < 2.0.0"
 
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.0, < 8.0"
+      # Exactly the versions whose schemas tests/deploy check every resource against.
+      version = "6.50.0"
     }
     # @if aws
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.60, < 7.0"
+      version = "6.25.0"
     }
     # @endif
   }
