@@ -366,6 +366,12 @@ def _http_api(config: DeployConfig) -> dict[str, Any]:
 
 
 def _rest_api(config: DeployConfig) -> dict[str, Any]:
+    skips = [
+        ("CKV_AWS_59", "MCP clients authenticate to the server itself (OAuth or API keys)"),
+        ("CKV_AWS_120", "MCP responses are per-session and per-caller; caching is wrong"),
+    ]
+    if not config.security.waf:
+        skips.append(("CKV2_AWS_29", "AWS WAF is optional ([security] waf = true adds it)"))
     properties: dict[str, Any] = {
         "StageName": _ref("Stage"),
         "EndpointConfiguration": {"Type": "REGIONAL"},
@@ -391,11 +397,71 @@ def _rest_api(config: DeployConfig) -> dict[str, Any]:
     # preflights itself from CORS_ALLOW_ORIGINS (the REST proxy passes OPTIONS through).
     return {
         "Type": "AWS::Serverless::Api",
-        "Metadata": _checkov_skips(
-            ("CKV_AWS_59", "MCP clients authenticate to the server itself (OAuth or API keys)"),
-            ("CKV_AWS_120", "MCP responses are per-session and per-caller; caching is wrong"),
-        ),
+        "Metadata": _checkov_skips(*skips),
         "Properties": properties,
+    }
+
+
+def _visibility(metric: str) -> dict[str, Any]:
+    return {
+        "SampledRequestsEnabled": True,
+        "CloudWatchMetricsEnabled": True,
+        "MetricName": _sub(metric),
+    }
+
+
+def _waf(config: DeployConfig) -> dict[str, Any]:
+    """AWS WAF on the REST API stage: a per-IP rate limit and AWS's managed rule groups."""
+    name = f"{config.service.name}-${{Stage}}"
+    managed = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]
+    rules: list[dict[str, Any]] = [
+        {
+            "Name": "rate-limit-per-ip",
+            "Priority": 0,
+            "Action": {"Block": {}},
+            "Statement": {
+                "RateBasedStatement": {
+                    "Limit": config.security.rate_limit_per_minute,
+                    "EvaluationWindowSec": 60,
+                    "AggregateKeyType": "IP",
+                }
+            },
+            "VisibilityConfig": _visibility(f"{name}-rate-limit"),
+        }
+    ]
+    for priority, group in enumerate(managed, 1):
+        rules.append(
+            {
+                "Name": group,
+                "Priority": priority,
+                "OverrideAction": {"None": {}},
+                "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}},
+                "VisibilityConfig": _visibility(f"{name}-{group}"),
+            }
+        )
+    return {
+        "WebAcl": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {
+                "Name": _sub(name),
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "Rules": rules,
+                "VisibilityConfig": _visibility(name),
+            },
+        },
+        "WebAclAssociation": {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            # The stage SAM generates for McpRestApi.
+            "DependsOn": ["McpRestApiStage"],
+            "Properties": {
+                "ResourceArn": _sub(
+                    "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${McpRestApi}"
+                    "/stages/${Stage}"
+                ),
+                "WebACLArn": {"Fn::GetAtt": ["WebAcl", "Arn"]},
+            },
+        },
     }
 
 
@@ -517,6 +583,8 @@ def build_template(config: DeployConfig, default_environment: str) -> dict[str, 
         }
     if aws.api in ("rest", "both"):
         resources["McpRestApi"] = _rest_api(config)
+        if config.security.waf:
+            resources.update(_waf(config))
         outputs["RestApiMcpUrl"] = {
             "Value": _sub(
                 "https://${McpRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
