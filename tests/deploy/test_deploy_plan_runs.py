@@ -233,8 +233,13 @@ def test_the_plan_runs_twice_for_one_environment_then_for_another(
         "weather-mcp-state-keys-staging",
     ]
     assert sorted(state["aws_secrets"]) == sorted(state["secrets"])
-    assert state["buckets"] == ["gs://acme-mcp-staging-tfstate", "gs://acme-mcp-prod-tfstate"]
-    assert set(state["versioned"]) == set(state["buckets"])
+    assert state["buckets"] == [
+        "gs://acme-mcp-staging-tfstate",
+        "gs://acme-mcp-staging_cloudbuild",
+        "gs://acme-mcp-prod-tfstate",
+        "gs://acme-mcp-prod_cloudbuild",
+    ]
+    assert set(state["versioned"]) == {b for b in state["buckets"] if b.endswith("-tfstate")}
     # Values were piped, never arguments.
     assert ["weather-mcp-api-keys-staging", "api-key-1"] in state["versions"]
     assert not any("api-key-1" in " ".join(call) for call in state["calls"])

@@ -101,22 +101,30 @@ def _prerequisites(config: DeployConfig, project: str, environment: str) -> Step
     return step
 
 
-def _bootstrap(config: DeployConfig, project: str, out: str) -> Step:
+def _bootstrap(config: DeployConfig, project: str) -> Step:
     apis = set(GCP_APIS)
     if config.domain is not None or config.security.cloud_armor:
         apis.update(DOMAIN_APIS)
     if config.redis is not None and config.redis.managed:
         apis.update(REDIS_APIS)
     bucket = f"gs://{state_bucket(project)}"
+    # Where `gcloud builds submit` stages the source; made here so Terraform can let the build
+    # service account (and only it) read it.
+    sources = f"gs://{project}_cloudbuild"
+    create = (
+        f"--project={project} --location={config.gcp.region} --uniform-bucket-level-access "
+        "--public-access-prevention"
+    )
     return Step(
-        "Bootstrap the project: APIs first, then the Terraform state bucket (versioned)",
+        "Bootstrap the project: APIs first, then the Terraform state bucket (versioned) and "
+        "the build sources bucket",
         [
             f"gcloud services enable {' '.join(sorted(apis))} --project={project}",
             f"gcloud storage buckets describe {bucket} >/dev/null 2>&1 || "
-            f"gcloud storage buckets create {bucket} --project={project} "
-            f"--location={config.gcp.region} --uniform-bucket-level-access "
-            "--public-access-prevention",
+            f"gcloud storage buckets create {bucket} {create}",
             f"gcloud storage buckets update {bucket} --versioning",
+            f"gcloud storage buckets describe {sources} >/dev/null 2>&1 || "
+            f"gcloud storage buckets create {sources} {create}",
         ],
     )
 
@@ -184,6 +192,7 @@ BOOTSTRAP_TARGETS = (
     "google_service_account_iam_member.build_acts_as_run",
     "google_artifact_registry_repository_iam_member.build_pushes",
     "google_secret_manager_secret_iam_member.build_reads",
+    "google_storage_bucket_iam_member.build_reads_sources",
 )
 AWS_BOOTSTRAP_TARGETS = (
     "aws_ecr_repository.images",
@@ -210,6 +219,7 @@ def build_plan(
     cloudbuild = (
         f"gcloud builds submit --project={project} --region={config.gcp.region} "
         f"--config={shlex.quote(out)}/cloudbuild.yaml "
+        f"--gcs-source-staging-dir=gs://{project}_cloudbuild/source "
         f"--service-account=projects/{project}/serviceAccounts/{build_account} "
         f"--substitutions={substitutions}"
     )
@@ -224,7 +234,7 @@ def build_plan(
             ],
         ),
         _prerequisites(config, project, env.name),
-        _bootstrap(config, project, out),
+        _bootstrap(config, project),
     ]
     if aws is not None and aws.deployer == "sam" and aws.api in ("rest", "both"):
         steps.append(_apigateway_account(aws.region))

@@ -67,3 +67,10 @@ resource "google_secret_manager_secret_iam_member" "build_reads" {
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.build.email}"
 }
+
+# The source `gcloud builds submit` uploads (the bucket the plan's bootstrap creates).
+resource "google_storage_bucket_iam_member" "build_reads_sources" {
+  bucket = "${var.gcp_project}_cloudbuild"
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.build.email}"
+}
