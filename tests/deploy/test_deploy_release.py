@@ -156,6 +156,7 @@ GCP_ARGS = (
     "--tag=sha-abc",
     "--steps=10,50,100",
     "--soak=0",
+    "--health-path=/ready",
     "--api-key-secret=mcp-api-keys-staging",
 )
 
@@ -247,6 +248,7 @@ AWS_ARGS = (
     "--image-uri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcp-staging:abc",
     "--steps=10,50,100",
     "--soak=0",
+    "--health-path=/ready",
     "--api-key-secret=mcp-api-keys-staging",
     "--alarms",
     "mcp-staging-lambda-errors",

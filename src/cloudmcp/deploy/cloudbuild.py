@@ -124,7 +124,8 @@ def _release_args(config: DeployConfig) -> list[str]:
         f"--steps={steps}",
         "--soak=${_SOAK_SECONDS}",
         f"--mcp-path={MCP_PATH}",
-        f"--health-path={config.service.health_path}",
+        # Readiness: a revision that cannot reach its store must not get traffic.
+        f"--health-path={config.service.ready_path}",
     ]
     if "API_KEYS" in config.secrets:
         args.append(f"--api-key-secret={config.secrets['API_KEYS']}-${{_ENVIRONMENT}}")
