@@ -19,10 +19,22 @@ data "aws_iam_policy_document" "release_trust" {
       type        = "Federated"
       identifiers = ["accounts.google.com"]
     }
+    # A service account's ID token carries its numeric id as `sub` and `azp` (which AWS reads
+    # as `accounts.google.com:aud`); the audience it was minted for is `oaud`.
     condition {
       test     = "StringEquals"
       variable = "accounts.google.com:sub"
       values   = [google_service_account.build.unique_id]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "accounts.google.com:aud"
+      values   = [google_service_account.build.unique_id]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "accounts.google.com:oaud"
+      values   = ["sts.amazonaws.com"]
     }
   }
 }
