@@ -42,12 +42,7 @@ def serve(rounds: int, requests: int) -> None:
     import uvloop
     import wire
 
-    from cloudmcp import ops
-    from cloudmcp.app.loader import load_app
-
-    app = load_app(str(BENCH / "apps" / "cloudmcp_app.py"))
-    ops.install(app)
-    http = app.http_app("/mcp")
+    http = _http_app()
     call = wire.tools_call("2026", "echo", {"text": wire.ECHO_TEXT})
     body = call.body.encode()
     headers = [(k.lower().encode(), v.encode()) for k, v in call.headers.items()]
@@ -100,6 +95,24 @@ def serve(rounds: int, requests: int) -> None:
         lifespan.cancel()
 
     uvloop.run(main())
+
+
+def _http_app() -> Any:
+    """The example's ASGI app with operations as the environment asks, in this checkout
+    or (`PYTHONPATH=...`, bench/revisions.py) one from before the composition step."""
+    target = str(BENCH / "apps" / "cloudmcp_app.py")
+    try:
+        from cloudmcp.loader import load_app
+        from cloudmcp.ops import OpsConfig
+    except ImportError:  # before the composition step: install operations on the app
+        from cloudmcp.app.loader import load_app  # type: ignore[import-not-found, no-redef, unused-ignore]
+
+        from cloudmcp import ops  # type: ignore[attr-defined, unused-ignore]
+
+        app = load_app(target)
+        ops.install(app)
+        return app.http_app("/mcp")
+    return load_app(target).http_app("/mcp", operations=OpsConfig.from_env())
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-MODERN = "2026-07-28"
+STATELESS = "2026-07-28"
 LEGACY = "2025-11-25"
 CLIENT_INFO = {"name": "cloudmcp-bench", "version": "1.0"}
 ECHO_TEXT = "bench-echo-payload"
@@ -38,11 +38,11 @@ def tools_call(wire: str, name: str, arguments: dict[str, Any], request_id: int 
     }
     if wire == "2026":
         params["_meta"] = {
-            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/protocolVersion": STATELESS,
             "io.modelcontextprotocol/clientInfo": CLIENT_INFO,
             "io.modelcontextprotocol/clientCapabilities": {},
         }
-        headers |= {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": name}
+        headers |= {"MCP-Protocol-Version": STATELESS, "Mcp-Method": "tools/call", "Mcp-Name": name}
     else:
         headers["MCP-Protocol-Version"] = LEGACY
     message = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}

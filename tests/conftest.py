@@ -1,10 +1,24 @@
-"""Shared test setup: every test directory can import the helpers in tests/support."""
+"""Shared test setup. Helpers are found through pytest's `pythonpath` (pyproject.toml).
+
+Suites that start processes, talk to Redis or run the Node tools are marked
+`integration`, by folder: `pytest -m "not integration"` runs the in-process ones alone.
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-SUPPORT = str(Path(__file__).resolve().parent / "support")
-if SUPPORT not in sys.path:
-    sys.path.insert(0, SUPPORT)
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+#: Folders whose tests start servers, Redis, nginx, the Lambda emulator or Node tools.
+INTEGRATION = frozenset(
+    {"auth", "aws_lambda", "conformance", "interop", "multi_instance", "ops", "security", "state"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = Path(item.path).relative_to(TESTS).parts[0]
+        if folder in INTEGRATION:
+            item.add_marker(pytest.mark.integration)

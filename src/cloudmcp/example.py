@@ -204,7 +204,7 @@ async def health_check(ctx: Context) -> dict[str, Any]:
     # On AWS Lambda the edge knows whether this is the execution environment's first
     # invocation; the first health_check may well come later than that.
     cold = getattr(ctx.platform, "cold_start", cold)
-    engine = app.engine
+    engine = app.compose().engine
     report: dict[str, Any] = {
         "status": "healthy" if await engine.store.ping() else "degraded",
         "server": app.name,

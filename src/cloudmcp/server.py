@@ -1,9 +1,10 @@
 """The `Server`: one HTTP application, the same on every platform.
 
-It routes a request to the MCP endpoint, the health checks, or what the operations
-and security layers add (metrics, OAuth metadata), authenticates calls to the MCP
-endpoint, and tells observers (metrics, logs) how each request went. The ASGI and
-AWS Lambda edges only translate their platform's request into an `HttpRequest`.
+It routes a request to the MCP endpoint or to a route beside it (health checks,
+metrics, OAuth metadata), refuses what the transport rules forbid before anything
+costly (size, then Host and Origin, then authentication), and tells observers
+(metrics, logs) how each request went. The ASGI and AWS Lambda edges only translate
+their platform's request into an `HttpRequest`.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from cloudmcp.protocol.errors import MCPError
+from cloudmcp.auth.hosts import HostPolicy
+from cloudmcp.errors import MCPError
+from cloudmcp.protocol.engine import Engine
+from cloudmcp.protocol.errors import method_not_allowed, not_found, too_large
 from cloudmcp.protocol.transport import HttpRequest, Responder
-
-if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
 
 Route = Callable[[HttpRequest, Responder], Awaitable[None]]
 
@@ -65,64 +66,81 @@ def normalize(path: str) -> str:
 
 
 class Server:
-    def __init__(self, app: MCPApp, path: str = "/mcp") -> None:
-        self.app = app
-        self.path = normalize(path)
-        app.install_auth()  # before the routes are read: it may add some (OAuth metadata)
-        self.routes: dict[str, Route] = {
-            "/health": self._health,
-            "/health/deep": self._health,
-            "/ready": self._health,
-            **app.routes,
-        }
+    def __init__(
+        self,
+        engine: Engine,
+        hosts: HostPolicy,
+        *,
+        routes: Mapping[str, Route] | None = None,
+        authenticator: Authenticator | None = None,
+        observers: Sequence[Observer] = (),
+        tracer: Tracer | None = None,
+        standalone_streams: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.hosts = hosts
+        self.routes: dict[str, Route] = dict(routes or {})
+        self.authenticator = authenticator
+        self.observers = tuple(observers)
+        self.tracer = tracer
+        #: Whether a legacy GET opens a standalone SSE stream (not on AWS Lambda, where a
+        #: response cannot stay open: there a GET only resumes with `Last-Event-ID`).
+        self.standalone_streams = standalone_streams
 
-    async def handle(self, request: HttpRequest, responder: Responder) -> None:
-        """Answer one HTTP request. Never raises."""
+    async def handle(self, request: HttpRequest, responder: Responder, path: str = "/mcp") -> None:
+        """Answer one HTTP request, serving MCP at `path` (normalized: the edge's mount
+        point is its own business). Never raises."""
         started = time.perf_counter()
-        tracer = self.app.tracer
+        tracer = self.tracer
         if tracer is None:
-            await self._route(request, responder)
+            await self._route(request, responder, path)
         else:
             with tracer.request(request, responder) as traced:
-                await self._route(request, traced)
+                await self._route(request, traced, path)
         self._observe(request, responder, started)
 
     async def reject(self, request: HttpRequest, responder: Responder, error: MCPError) -> None:
         """Refuse a request an edge would not read whole (a body over the size limit),
         telling observers like any other request."""
         started = time.perf_counter()
-        await self.app.engine.reply_error(request, responder, None, error)
+        await self.engine.refuse(request, responder, error)
         self._observe(request, responder, started)
 
     def _observe(self, request: HttpRequest, responder: Responder, started: float) -> None:
-        for observer in self.app.observers:
+        for observer in self.observers:
             observer.observe(request, responder, time.perf_counter() - started)
 
-    async def _route(self, request: HttpRequest, responder: Responder) -> None:
+    async def _route(self, request: HttpRequest, responder: Responder, mcp_path: str) -> None:
         path = normalize(request.path)
         try:
-            if path == self.path:
+            if path == mcp_path:
                 await self._mcp(request, responder)
             else:
                 route = self.routes.get(path)
                 if route is None:
-                    raise MCPError(-32600, f"Not found: {request.path}", status=404)
+                    raise not_found(request.path)
                 await route(request, responder)
         except MCPError as exc:
-            await self.app.engine.reply_error(request, responder, None, exc)
+            await self.engine.refuse(request, responder, exc)
 
     async def _mcp(self, request: HttpRequest, responder: Responder) -> None:
-        engine = self.app.engine
-        limit = engine.settings.max_request_size
+        limit = self.engine.settings.max_request_size
         if len(request.body) > limit:
-            raise MCPError(-32600, f"Request body larger than {limit} bytes", status=413)
-        authenticator = self.app.authenticator
+            raise too_large(limit)
+        self.hosts.check(request)  # cheap, and before authentication may call out
+        if (
+            not self.standalone_streams
+            and request.method == "GET"
+            and "last-event-id" not in request.headers
+        ):
+            raise method_not_allowed(
+                "this server runs on AWS Lambda and offers no standalone SSE stream; GET "
+                "only resumes a stream with Last-Event-ID"
+            )
+        authenticator = self.authenticator
         if authenticator is not None and request.principal is None:
             request.principal = await authenticator.authenticate(request)
-        await engine.handle(request, responder)
+        await self.engine.handle(request, responder)
 
-    async def _health(self, request: HttpRequest, responder: Responder) -> None:
-        """`/health`, `/health/deep` and `/ready`: before auth and the Host/Origin checks."""
-        from cloudmcp.ops.health import serve_health
 
-        await serve_health(self.app, request, responder)
+__all__ = ["INSTANCE_HEADER", "Authenticator", "Observer", "Route", "Server", "Tracer"]

@@ -24,7 +24,7 @@ def lifespan_state() -> list[str]:
 
 async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
     async with mcp.lifespan(app):
-        started.append(f"store={mcp.engine.store.backend}")
+        started.append(f"store={mcp.compose().store.backend}")
         yield
 
 

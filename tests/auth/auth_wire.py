@@ -11,14 +11,14 @@ from authorization_server import AuthorizationServer
 from cloudmcp.settings import Settings
 
 RESOURCE = "http://testserver/mcp"
-MODERN = "2026-07-28"
+STATELESS = "2026-07-28"
 LEGACY = "2025-11-25"
 ACCEPT = "application/json, text/event-stream"
 
 
 def client_meta() -> dict[str, Any]:
     return {
-        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/protocolVersion": STATELESS,
         "io.modelcontextprotocol/clientInfo": {"name": "security-test", "version": "1"},
         "io.modelcontextprotocol/clientCapabilities": {},
     }
@@ -42,7 +42,7 @@ class Wire:
         sent = {
             "content-type": "application/json",
             "accept": ACCEPT,
-            "mcp-protocol-version": MODERN,
+            "mcp-protocol-version": STATELESS,
             "mcp-method": method,
         }
         name = params.get("name") or params.get("uri")

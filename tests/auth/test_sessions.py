@@ -85,7 +85,7 @@ async def instance(settings: Settings) -> AsyncIterator[Wire]:
         try:
             yield Wire(client)
         finally:
-            await app.engine.close()
+            await app.compose().close()
 
 
 async def test_session_bound_to_principal_across_instances_with_redis(

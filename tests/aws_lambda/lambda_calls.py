@@ -13,9 +13,9 @@ from typing import Any
 from cloudmcp_serving import cloudmcp_command, free_port, run_server
 from wire import ACCEPT, events, initialize, meta, modern_headers
 
-from cloudmcp.app.application import MCPApp
-from cloudmcp.app.loader import load_app
+from cloudmcp.application import MCPApp
 from cloudmcp.aws_lambda.local import LocalContext, make_event, read_response
+from cloudmcp.loader import load_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFORMANCE_FIXTURE = ROOT / "examples" / "conformance" / "server.py"

@@ -21,13 +21,13 @@ from lambda_calls import (
     modern_call,
     shared_event,
 )
-from wire import ACCEPT, MODERN
+from wire import ACCEPT, STATELESS
 
 from cloudmcp import Context, MCPApp
 from cloudmcp.aws_lambda import invocation, lambda_handler
 from cloudmcp.aws_lambda.direct import LambdaHandler
-from cloudmcp.aws_lambda.events import UnsupportedEvent
 from cloudmcp.aws_lambda.local import LocalContext, make_event
+from cloudmcp.errors import UnsupportedEvent
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_plain_and_base64_bodies(handler: LambdaHandler, kind: str, as_base64: b
     headers = {
         "content-type": "application/json",
         "accept": ACCEPT,
-        "mcp-protocol-version": MODERN,
+        "mcp-protocol-version": STATELESS,
         "mcp-method": "tools/list",
     }
     answer = invoke(handler, kind, body, headers, as_base64=as_base64)
@@ -103,7 +103,7 @@ def test_plain_and_base64_bodies(handler: LambdaHandler, kind: str, as_base64: b
 
 def _meta() -> dict[str, Any]:
     return {
-        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/protocolVersion": STATELESS,
         "io.modelcontextprotocol/clientCapabilities": {},
     }
 
@@ -114,7 +114,7 @@ def test_header_names_are_case_insensitive(handler: LambdaHandler, kind: str) ->
     headers = {
         "Content-Type": "application/json",
         "ACCEPT": ACCEPT,
-        "Mcp-Protocol-Version": MODERN,
+        "Mcp-Protocol-Version": STATELESS,
         "MCP-METHOD": "tools/list",
     }
     answer = invoke(handler, kind, body, headers)
@@ -127,7 +127,7 @@ def test_trailing_slash(handler: LambdaHandler, kind: str) -> None:
     headers = {
         "content-type": "application/json",
         "accept": ACCEPT,
-        "mcp-protocol-version": MODERN,
+        "mcp-protocol-version": STATELESS,
         "mcp-method": "tools/list",
     }
     assert invoke(handler, kind, body, headers, path="/mcp/").status == 200
@@ -145,7 +145,7 @@ def test_health_route(handler: LambdaHandler) -> None:
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 def test_modern_get_and_delete_are_405(handler: LambdaHandler, method: str) -> None:
-    headers = {"accept": ACCEPT, "mcp-protocol-version": MODERN}
+    headers = {"accept": ACCEPT, "mcp-protocol-version": STATELESS}
     answer = invoke(handler, "http-api-v2", method=method, headers=headers)
     assert answer.status == 405
     assert "POST" in answer.headers["allow"]

@@ -59,3 +59,27 @@ async def test_readme_example_works(readme_app: Served, mode: str) -> None:
         assert '"skus":1200' in summary.contents[0].text  # type: ignore[union-attr]
         prompt = await client.get_prompt("reorder_plan", {"warehouse": "north"})
         assert "north" in prompt.messages[0].content.text  # type: ignore[union-attr]
+
+
+def test_readme_testing_example_runs_as_written(tmp_path: Path) -> None:
+    """The README's `cloudmcp.testing` example, against its "Write a server" app."""
+    import subprocess
+    import sys
+    import textwrap
+
+    readme = (ROOT / "README.md").read_text()
+    server = re.search(r"## Write a server\n\n```python\n(.*?)```", readme, re.S)
+    testing = re.search(r"- \*\*Test it\*\*.*?```python\n(.*?)```", readme, re.S)
+    assert server and testing, "the README lost an example"
+    script = tmp_path / "check.py"
+    script.write_text(
+        server[1]
+        + "\n"
+        + textwrap.dedent(testing[1])
+        + "\nimport asyncio\n\nasyncio.run(test_lookup())\nprint('ran')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ran"

@@ -11,7 +11,7 @@ import pydantic
 import pytest
 
 from cloudmcp import Context, Header, Image, MCPApp, TextContent, ToolResult
-from cloudmcp.app.schema import ArgumentError
+from cloudmcp.errors import ArgumentError
 
 
 class Color(enum.Enum):

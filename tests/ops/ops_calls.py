@@ -6,11 +6,11 @@ from typing import Any
 
 import httpx
 
-MODERN = "2026-07-28"
+STATELESS = "2026-07-28"
 LEGACY = "2025-11-25"
 ACCEPT = "application/json, text/event-stream"
 META = {
-    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/protocolVersion": STATELESS,
     "io.modelcontextprotocol/clientInfo": {"name": "ops-tests", "version": "1"},
     "io.modelcontextprotocol/clientCapabilities": {},
 }
@@ -23,7 +23,7 @@ def modern(
     headers = {
         "content-type": "application/json",
         "accept": ACCEPT,
-        "mcp-protocol-version": MODERN,
+        "mcp-protocol-version": STATELESS,
         "mcp-method": method,
         **extra.pop("headers", {}),
     }

@@ -37,8 +37,7 @@ def secret_echo(api_key: str) -> str:
 
 def factory():  # type: ignore[no-untyped-def]
     """For `uvicorn --factory --workers N tests.ops.slow_app:factory`."""
-    from cloudmcp import ops
+    from cloudmcp.ops import OpsConfig
 
-    ops.install(app)
-    app.bind_host = os.environ.get("BIND_HOST", "127.0.0.1")
-    return app.http_app()
+    host = os.environ.get("BIND_HOST", "127.0.0.1")
+    return app.http_app(bind_host=host, operations=OpsConfig.from_env())

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cloudmcp import MCPApp, ops
+from cloudmcp import MCPApp
 from cloudmcp.ops.config import OpsConfig
 from cloudmcp.state.memory import MemoryStore
 
@@ -49,9 +49,11 @@ async def call(http: httpx.AsyncClient, name: str, arguments: dict[str, object])
 
 async def test_one_emf_line_per_request(capsys: pytest.CaptureFixture[str]) -> None:
     app = lambda_app()
-    installed = ops.install(app, config=LAMBDA)
-    assert "/metrics" not in app.routes  # nothing scrapes a Lambda function
-    transport = httpx.ASGITransport(app=app.http_app())
+    http_app = app.http_app(operations=LAMBDA)
+    installed = http_app.service.ops
+    assert installed is not None
+    assert "/metrics" not in http_app.service.server.routes  # nothing scrapes a Lambda function
+    transport = httpx.ASGITransport(app=http_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         await call(http, "double", {"x": 2})
         await call(http, "broken", {})
@@ -85,8 +87,8 @@ async def test_one_emf_line_per_request(capsys: pytest.CaptureFixture[str]) -> N
 def test_lambda_cold_path_stays_light() -> None:
     """Metrics on Lambda must not import prometheus_client, nor tracing OpenTelemetry."""
     code = (
-        "import sys; from cloudmcp import MCPApp, ops; "
-        "ops.install(MCPApp('x'), platform='lambda'); "
+        "import sys; from cloudmcp import MCPApp; from cloudmcp.ops import OpsConfig; "
+        "MCPApp('x').compose(operations=OpsConfig.from_env(platform='lambda')); "
         "print(sorted(m for m in ('prometheus_client', 'opentelemetry') if m in sys.modules))"
     )
     env = {"AWS_LAMBDA_FUNCTION_NAME": "f", "PATH": "/usr/bin"}

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from cloudmcp import MCPApp
-from cloudmcp.protocol.errors import MCPError
+from cloudmcp.errors import MCPError
 from cloudmcp.state.memory import MemoryStore
 
 
@@ -22,8 +22,8 @@ class DownStore(MemoryStore):
         return False
 
 
-def make_app(store: MemoryStore | None = None) -> MCPApp:
-    app = MCPApp("health-test", "9.9.9", store=store or MemoryStore())
+def make_app(store: MemoryStore | None = None, auth: Any = None) -> MCPApp:
+    app = MCPApp("health-test", "9.9.9", store=store or MemoryStore(), auth=auth)
 
     @app.tool()
     def one() -> str:
@@ -33,18 +33,17 @@ def make_app(store: MemoryStore | None = None) -> MCPApp:
     def two() -> str:
         return "2"
 
-    app.bind_host = "127.0.0.1"  # Host and Origin checks at their strictest
     return app
 
 
 def client(app: MCPApp) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app.http_app())
+    # Bound to localhost: Host and Origin checks at their strictest.
+    transport = httpx.ASGITransport(app=app.http_app(bind_host="127.0.0.1"))
     return httpx.AsyncClient(transport=transport, base_url="http://evil.example")
 
 
 async def test_health_ready_and_deep_bypass_host_origin_and_auth() -> None:
-    app = make_app()
-    app.authenticator = Refuser()
+    app = make_app(auth=Refuser())
     hostile = {"origin": "http://evil.example"}
     async with client(app) as http:
         mcp = await http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
@@ -74,7 +73,7 @@ async def test_readiness_fails_once_shutdown_begins() -> None:
     app = make_app()
     async with client(app) as http:
         assert (await http.get("/ready")).status_code == 200
-        app.engine.begin_closing()
+        app.compose().engine.begin_closing()
         ready = await http.get("/ready")
         live = await http.get("/health")
     assert ready.status_code == 503 and ready.json()["closing"] is True
@@ -84,27 +83,26 @@ async def test_readiness_fails_once_shutdown_begins() -> None:
 async def test_deep_check_reports_a_broken_tools_list() -> None:
     app = make_app()
 
-    async def broken(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    async def broken(call: Any, ctx: Any) -> dict[str, Any]:
         raise RuntimeError("registry corrupted")
 
-    app.engine.features.methods["tools/list"] = broken
+    app.compose().engine.features.handlers["tools/list"] = broken
     async with client(app) as http:
         deep = await http.get("/health/deep")
     assert deep.status_code == 503
     assert deep.json()["tools_list"]["ok"] is False
+    from cloudmcp.ops.logs import flush_lines
+
+    flush_lines()  # the logged traceback belongs to this test's output, not the next one's
 
 
 @pytest.mark.parametrize("path", ["/health", "/ready", "/health/deep"])
-async def test_503_when_the_engine_cannot_be_built(
-    path: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import cloudmcp.state
+async def test_503_when_the_store_fails_unexpectedly(path: str) -> None:
+    class BrokenStore(MemoryStore):
+        async def ping(self) -> bool:
+            raise RuntimeError("bad REDIS_URL")
 
-    def broken_store(settings: Any) -> Any:
-        raise RuntimeError("bad REDIS_URL")
-
-    app = MCPApp("broken")
-    monkeypatch.setattr(cloudmcp.state, "open_store", broken_store)
+    app = MCPApp("broken", store=BrokenStore())
     async with client(app) as http:
         response = await http.get(path)
     assert response.status_code == 503

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,11 @@ class Tally:
         pass
 
 
+def observer_for(app: MCPApp, sinks: list[Any]) -> OpsObserver:
+    service = app.compose()
+    return OpsObserver(app, service.engine, service.server.hosts, sinks, [])
+
+
 def request(method: str, name: str, agent: str) -> HttpRequest:
     info = RequestInfo(method=method, name=name, version="2026-07-28")
     return HttpRequest("POST", {"user-agent": agent}, b"", path="/mcp", info=info)
@@ -51,7 +57,7 @@ def test_each_kind_is_described_once_and_a_failing_sink_is_contained(
 ) -> None:
     app = MCPApp("observed")
     sink = Tally()
-    observer = OpsObserver(app, [sink], [])
+    observer = observer_for(app, [sink])
 
     with caplog.at_level(logging.ERROR, logger="cloudmcp.ops"):
         for number in range(5):
@@ -73,7 +79,7 @@ def test_sampled_lines_carry_the_rate_actually_kept(capsys: pytest.CaptureFixtur
     from cloudmcp.ops.logs import AccessLog
 
     sink = AccessLog(OpsConfig(log_format="json", access_log_sample_rate=0.6))
-    observer = OpsObserver(MCPApp("sampled"), [sink], [])
+    observer = observer_for(MCPApp("sampled"), [sink])
     for number in range(6):
         observer.observe(request("tools/list", "", f"agent-{number}"), Answer(200), 0.001)
     sink.flush()
@@ -134,7 +140,7 @@ def test_lines_past_the_budget_say_how_many_requests_they_stand_for(
 
     clock = Clock()
     sink = AccessLog(OpsConfig(log_format="json", access_log_per_second=2), clock)
-    observer = OpsObserver(MCPApp("budget"), [sink], [])
+    observer = observer_for(MCPApp("budget"), [sink])
     for number in range(7):
         observer.observe(request("tools/list", "", f"agent-{number}"), Answer(200), 0.001)
     clock.now += 1
@@ -161,7 +167,7 @@ def test_a_text_line_past_the_budget_says_how_many_requests_it_stands_for(
     from cloudmcp.ops.logs import AccessLog
 
     sink = AccessLog(OpsConfig(log_format="text", access_log_per_second=2), Clock())
-    observer = OpsObserver(MCPApp("budget"), [sink], [])
+    observer = observer_for(MCPApp("budget"), [sink])
     for _ in range(5):
         observer.observe(request("tools/call", "echo", "agent"), Answer(200), 0.001)
     sink.flush()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from cloudmcp.errors import StoreUnavailable
 from cloudmcp.ops.storewatch import WatchedStore
 from cloudmcp.state.memory import MemoryStore
-from cloudmcp.state.store import StoreUnavailable
 
 
 class Recorder:

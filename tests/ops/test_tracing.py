@@ -35,7 +35,7 @@ def exporter() -> Iterator[InMemorySpanExporter]:
 def traced_app(exporter: InMemorySpanExporter) -> MCPApp:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    app = MCPApp("traced", store=MemoryStore())
+    app = MCPApp("traced", store=MemoryStore(), tracer=Tracing(provider))
 
     @app.tool()
     def add(a: int, b: int) -> int:
@@ -45,7 +45,6 @@ def traced_app(exporter: InMemorySpanExporter) -> MCPApp:
     def fail() -> str:
         raise ValueError("no")
 
-    app.tracer = Tracing(provider)
     return app
 
 

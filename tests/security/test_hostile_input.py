@@ -26,7 +26,7 @@ from cloudmcp.settings import Settings
 from cloudmcp.state.memory import MemoryStore
 
 API_KEY = "fuzz-api-key-9f1c2e7a5b3d4c6e8a0b"
-MODERN = "2026-07-28"
+STATELESS = "2026-07-28"
 LEGACY = "2025-11-25"
 #: Examples per test; CLOUDMCP_FUZZ_EXAMPLES=5000 for a long run.
 EXAMPLES = int(os.environ.get("CLOUDMCP_FUZZ_EXAMPLES", "400"))
@@ -146,7 +146,7 @@ def target(authorization_server: AuthorizationServer) -> Iterator[Target]:
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
-        loop.run_until_complete(mcp.engine.close())
+        loop.run_until_complete(mcp.compose().close())
         loop.close()
 
 
@@ -238,7 +238,7 @@ def header_values(draw: st.DrawFn) -> bytes:
                     b"Bearer a b",
                     b"bearer x.y.z",
                     b"Basic Zm9vOmJhcg==",
-                    MODERN.encode(),
+                    STATELESS.encode(),
                     LEGACY.encode(),
                     b"application/json",
                     b"text/event-stream",
@@ -364,14 +364,14 @@ def test_fuzz_tool_arguments(target: Target, data: st.DataObject) -> None:
     params = {"name": name, "arguments": arguments}
     if data.draw(st.booleans()):
         meta = {
-            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/protocolVersion": STATELESS,
             "io.modelcontextprotocol/clientInfo": {"name": "fuzz", "version": "1"},
             "io.modelcontextprotocol/clientCapabilities": {},
         }
         headers = [
             *BASE,
             *auth,
-            (b"mcp-protocol-version", MODERN.encode()),
+            (b"mcp-protocol-version", STATELESS.encode()),
             (b"mcp-method", b"tools/call"),
             (b"mcp-name", name.encode()),
         ]

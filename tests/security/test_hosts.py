@@ -9,7 +9,7 @@ import pytest
 from auth_wire import Wire
 
 from cloudmcp.auth.hosts import HostPolicy, expand_hosts, expand_origins
-from cloudmcp.protocol.errors import MCPError
+from cloudmcp.errors import MCPError
 from cloudmcp.protocol.transport import HttpRequest
 from cloudmcp.settings import Settings
 

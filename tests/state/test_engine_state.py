@@ -80,7 +80,7 @@ async def test_cache_serves_repeat_calls_and_counts(
     assert all(t["content"] == texts[0]["content"] for t in texts)
     await call(client, "square", {"x": 8})
     assert runs["square"] == 2
-    counters = app.engine.counters
+    counters = app.compose().engine.counters
     assert (counters.cache_hits, counters.cache_misses) == (2, 2)
 
 
@@ -147,8 +147,8 @@ async def test_principal_rate_limit_answers_429_with_retry_after() -> None:
         )
         assert accepted.status_code == 202
         assert (await client.get("/health")).status_code == 200
-    assert app.engine.counters.rate_limited == 2
-    assert app.engine.limiter.mode == "per-process"
+    assert app.compose().engine.counters.rate_limited == 2
+    assert app.compose().engine.limiter.mode == "per-process"
 
 
 async def test_tool_rate_limit_on_a_legacy_session_answers_429() -> None:
@@ -182,4 +182,4 @@ def test_limits_parse() -> None:
 def test_a_bad_rate_limit_fails_at_start() -> None:
     app, _ = make_app(rate_limit="lots")
     with pytest.raises(ValueError, match="count/seconds"):
-        app.engine  # noqa: B018
+        app.compose()

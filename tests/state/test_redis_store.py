@@ -11,8 +11,8 @@ import pytest
 from redis.asyncio import Redis
 from redis_support import REDIS_URL, delete_prefix, require_redis
 
+from cloudmcp.errors import StoreUnavailable
 from cloudmcp.state.redis import RedisStore
-from cloudmcp.state.store import StoreUnavailable
 
 
 @pytest.fixture(autouse=True)

@@ -7,14 +7,14 @@ from typing import Any
 
 import httpx
 
-MODERN = "2026-07-28"
+STATELESS = "2026-07-28"
 ACCEPT = "application/json, text/event-stream"
 CAPABILITIES = {"sampling": {}, "elicitation": {}, "roots": {}}
 
 
 def meta(**extra: Any) -> dict[str, Any]:
     return {
-        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/protocolVersion": STATELESS,
         "io.modelcontextprotocol/clientInfo": {"name": "wire-test", "version": "1"},
         "io.modelcontextprotocol/clientCapabilities": CAPABILITIES,
         **extra,
@@ -25,7 +25,7 @@ def modern_headers(method: str, name: str | None = None) -> dict[str, str]:
     headers = {
         "content-type": "application/json",
         "accept": ACCEPT,
-        "mcp-protocol-version": MODERN,
+        "mcp-protocol-version": STATELESS,
         "mcp-method": method,
     }
     if name is not None:

@@ -9,6 +9,8 @@ from typing import Any
 import msgspec
 
 from cloudmcp.app.content import Content, to_content_list
+from cloudmcp.app.context import Context
+from cloudmcp.protocol.errors import invalid_params
 
 
 class Prompt(msgspec.Struct, kw_only=True):
@@ -38,11 +40,22 @@ class Prompt(msgspec.Struct, kw_only=True):
     def missing(self, given: dict[str, Any]) -> list[str]:
         return [a["name"] for a in self.arguments if a.get("required") and a["name"] not in given]
 
-    async def render(self, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    async def get(self, arguments: dict[str, str], ctx: Context) -> dict[str, Any]:
+        """The `GetPromptResult` for `arguments` (checked: -32602 for missing ones)."""
+        missing = self.missing(arguments)
+        if missing:
+            raise invalid_params(f"Missing required arguments: {', '.join(missing)}")
+        known = {a["name"] for a in self.arguments}
+        kwargs: dict[str, Any] = {k: v for k, v in arguments.items() if k in known}
+        if self.context_param:
+            kwargs[self.context_param] = ctx
         value = self.fn(**kwargs)
         if inspect.isawaitable(value):
             value = await value
-        return messages(value)
+        result: dict[str, Any] = {"messages": messages(value)}
+        if self.description:
+            result["description"] = self.description
+        return result
 
 
 def messages(value: Any) -> list[dict[str, Any]]:

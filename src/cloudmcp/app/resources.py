@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from cloudmcp.app.content import EmbeddedResource, _b64
+from cloudmcp.app.context import Context
 from cloudmcp.app.schema import to_builtins
 
 _VARIABLE = re.compile(r"{([A-Za-z0-9_]+)}")
@@ -59,7 +60,10 @@ class Resource(msgspec.Struct, kw_only=True):
         found = self.pattern.fullmatch(uri)
         return found.groupdict() if found else None
 
-    async def read(self, uri: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    async def read(self, uri: str, variables: dict[str, Any], ctx: Context) -> list[dict[str, Any]]:
+        kwargs = dict(variables)
+        if self.context_param:
+            kwargs[self.context_param] = ctx
         value = self.fn(**kwargs)
         if inspect.isawaitable(value):
             value = await value

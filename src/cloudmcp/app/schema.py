@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from cloudmcp.app.content import is_content_type
+from cloudmcp.errors import ArgumentError, RegistrationError
 
 
 class Header:
@@ -29,10 +30,6 @@ class Header:
         if not name or not all(c.isalnum() or c == "-" for c in name):
             raise ValueError(f"invalid x-mcp-header name: {name!r}")
         self.name = name
-
-
-class ArgumentError(Exception):
-    """Arguments that do not match the schema; the message says where and why."""
 
 
 def _to_builtins(value: Any) -> Any:
@@ -65,9 +62,26 @@ def _schema_of(tp: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
         return schema, defs, adapter
 
 
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__qualname__", None) or repr(tp)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _msgspec_type(tp: Any) -> bool:
+    """Whether msgspec can check values against `tp` (pydantic models are theirs to check)."""
+    try:
+        msgspec.json.schema(tp)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def is_context(tp: Any) -> bool:
     """Whether a parameter's annotation asks for the `Context` (`Context | None` does too)."""
-    from cloudmcp.protocol.context import Context
+    from cloudmcp.app.context import Context
 
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return any(is_context(arg) for arg in typing.get_args(tp))
@@ -84,6 +98,8 @@ class Signature(msgspec.Struct, kw_only=True):
     #: `x-mcp-header` name -> argument name, for header/body checks.
     headers: dict[str, str]
     wraps_result: bool
+    #: The declared return type, when results are checked against it (msgspec types).
+    _returns: Any
     _struct: type[msgspec.Struct]
     _adapters: dict[str, Any]
     _fields: tuple[str, ...]
@@ -104,13 +120,25 @@ class Signature(msgspec.Struct, kw_only=True):
         return kwargs
 
     def structure(self, value: Any) -> Any:
-        """The `structuredContent` for a return value, per the output schema."""
+        """The `structuredContent` for a return value, per the output schema; raises
+        `ArgumentError` when the value is not of the declared return type (clients check
+        `structuredContent` against `outputSchema`)."""
         data = to_builtins(value)
+        if self._returns is not None:
+            try:
+                msgspec.convert(data, self._returns, strict=False)
+            except msgspec.ValidationError as exc:
+                raise ArgumentError(f"the result does not match the declared type: {exc}") from None
         return {"result": data} if self.wraps_result else data
 
 
 def signature_of(fn: Callable[..., Any], *, name: str) -> Signature:
-    hints = typing.get_type_hints(fn, include_extras=True)
+    """What `fn` takes and gives; raises `RegistrationError` naming the function and the
+    parameter whose type hint has no JSON Schema."""
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception as exc:  # a hint naming something that does not exist
+        raise RegistrationError(f"{name}: cannot read its type hints: {exc}") from None
     properties: dict[str, Any] = {}
     required: list[str] = []
     defs: dict[str, Any] = {}
@@ -125,7 +153,13 @@ def signature_of(fn: Callable[..., Any], *, name: str) -> Signature:
         if is_context(tp):
             context_param = param.name
             continue
-        schema, param_defs, adapter = _schema_of(tp)
+        try:
+            schema, param_defs, adapter = _schema_of(tp)
+        except Exception as exc:
+            raise RegistrationError(
+                f"{name}: parameter {param.name!r}: no JSON Schema for {_type_name(tp)} "
+                f"({_first_line(exc)})"
+            ) from None
         defs.update(param_defs)
         for marker in getattr(tp, "__metadata__", ()):
             if isinstance(marker, Header):
@@ -147,13 +181,21 @@ def signature_of(fn: Callable[..., Any], *, name: str) -> Signature:
         input_schema["required"] = required
     if defs:
         input_schema["$defs"] = defs
-    output_schema, wraps = _output_schema(hints.get("return", inspect.Signature.empty))
+    returns = hints.get("return", inspect.Signature.empty)
+    try:
+        output_schema, wraps = _output_schema(returns)
+    except Exception as exc:
+        raise RegistrationError(
+            f"{name}: return type: no JSON Schema for {_type_name(returns)} ({_first_line(exc)})"
+        ) from None
+    checked = output_schema is not None and _msgspec_type(returns)
     return Signature(
         input_schema=input_schema,
         output_schema=output_schema,
         context_param=context_param,
         headers=headers,
         wraps_result=wraps,
+        _returns=returns if checked else None,
         _struct=msgspec.defstruct(f"{name}_arguments", fields),
         _adapters=adapters,
         _fields=tuple(f[0] for f in fields),

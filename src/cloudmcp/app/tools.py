@@ -9,11 +9,9 @@ from typing import Any
 import msgspec
 
 from cloudmcp.app.content import ToolResult, blocks, to_content_list
+from cloudmcp.app.context import Context
 from cloudmcp.app.schema import Signature, signature_of, to_builtins
-
-
-class ToolError(Exception):
-    """Raise in a tool to report a failure the model should see (`isError: true`)."""
+from cloudmcp.errors import ArgumentError, ToolError
 
 
 class Tool(msgspec.Struct, kw_only=True):
@@ -39,11 +37,14 @@ class Tool(msgspec.Struct, kw_only=True):
     thread: bool = False
     #: The tool as `tools/list` shows it, built once.
     definition: dict[str, Any] = {}
+    #: 2026-07-28 `Mcp-Param-{Header}` -> the argument it mirrors.
+    headers: dict[str, str] = {}
     is_async: bool = False
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.fn)
         self.definition = self._definition()
+        self.headers = self.signature.headers
 
     def _definition(self) -> dict[str, Any]:
         definition: dict[str, Any] = {"name": self.name}
@@ -60,6 +61,25 @@ class Tool(msgspec.Struct, kw_only=True):
         if self.meta:
             definition["_meta"] = self.meta
         return definition
+
+    async def call(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        """The `CallToolResult`: arguments checked against the signature, the function
+        run, its value converted. A mismatch or a `ToolError` is a result the model sees."""
+        try:
+            kwargs = self.signature.parse(arguments)
+        except ArgumentError as exc:
+            # 2025-11-25: invalid arguments are a tool error the model can correct.
+            return error_result(f"Invalid arguments for tool {self.name}: {exc}")
+        if self.signature.context_param:
+            kwargs[self.signature.context_param] = ctx
+        try:
+            value = await self.run(kwargs)
+        except (ToolError, ArgumentError) as exc:
+            return error_result(str(exc))
+        try:
+            return self.result(value)
+        except ArgumentError as exc:  # our bug to report, not the model's to fix
+            return error_result(f"Tool {self.name} returned an invalid result: {exc}")
 
     async def run(self, kwargs: dict[str, Any]) -> Any:
         if self.is_async:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cloudmcp.auth.principal import Principal
-from cloudmcp.auth.verifier import InvalidCredential, bearer_token
+from cloudmcp.auth.verifier import bearer_token
+from cloudmcp.errors import InvalidCredential
 from cloudmcp.protocol.transport import HttpRequest
 
 #: The header keys arrive in unless they come as `Authorization: Bearer`.

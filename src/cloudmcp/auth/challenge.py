@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from cloudmcp.protocol.errors import MCPError
+from cloudmcp.errors import MCPError
 
 # Implementation-defined codes, beside -31000 (unavailable) and -31029 (rate limited):
 # the last digits follow the HTTP status they travel with.

@@ -16,7 +16,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from cloudmcp.auth.verifier import VerifierUnavailable
+from cloudmcp.errors import VerifierUnavailable
 
 MAX_BYTES = 1024 * 1024
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -23,7 +23,8 @@ import fnmatch
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from cloudmcp.protocol.errors import MCPError
+from cloudmcp.errors import MCPError
+from cloudmcp.protocol.errors import forbidden, misdirected
 from cloudmcp.protocol.transport import HttpRequest
 from cloudmcp.settings import LOCAL_HOSTS, Settings
 
@@ -160,7 +161,7 @@ class HostPolicy:
             self._verdicts[key] = self._verdict(host, origin)
         verdict = self._verdicts[key]
         if verdict is not None:
-            raise MCPError(-32600, verdict[1], status=verdict[0])
+            raise misdirected(verdict[1], verdict[0])
 
     def _verdict(self, host: str, origin: str | None) -> tuple[int, str] | None:
         """None when the pair is allowed, else the status and the message."""
@@ -177,9 +178,7 @@ class HostPolicy:
         else:
             allowed = not self.local_only or name in LOCAL_HOSTS
         if not allowed:
-            raise MCPError(
-                -32600, f"Misdirected request: host {host!r} is not served here", status=421
-            )
+            raise misdirected(f"Misdirected request: host {host!r} is not served here")
         if origin is None or (origin == "null" and not self.local_only):
             return
         if self.origins:
@@ -189,4 +188,4 @@ class HostPolicy:
         else:  # same origin as the host it was sent to
             allowed = _netloc(origin) == host
         if not allowed:
-            raise MCPError(-32600, f"Forbidden: origin {origin!r} is not allowed", status=403)
+            raise forbidden(f"origin {origin!r} is not allowed")

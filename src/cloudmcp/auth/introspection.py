@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cloudmcp.auth.fetch import fetch_json
-from cloudmcp.auth.verifier import InvalidCredential
+from cloudmcp.errors import InvalidCredential
 
 #: Introspection answers kept at most, oldest dropped first.
 CACHE_SIZE = 4096

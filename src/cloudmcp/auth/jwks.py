@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloudmcp.auth.fetch import fetch_json
-from cloudmcp.auth.verifier import VerifierUnavailable
+from cloudmcp.errors import VerifierUnavailable
 
 log = logging.getLogger("cloudmcp.auth")
 

@@ -26,7 +26,8 @@ from cloudmcp.auth.fetch import check_url, fetch_json
 from cloudmcp.auth.introspection import Introspection
 from cloudmcp.auth.jwks import KEY_TYPE, JwksCache
 from cloudmcp.auth.principal import Principal, parse_scopes
-from cloudmcp.auth.verifier import InvalidCredential, VerifierUnavailable, bearer_token
+from cloudmcp.auth.verifier import bearer_token
+from cloudmcp.errors import InvalidCredential, VerifierUnavailable
 from cloudmcp.protocol.transport import HttpRequest
 
 DEFAULT_ALGORITHMS = ("RS256", "PS256", "ES256")

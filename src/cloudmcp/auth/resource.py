@@ -11,14 +11,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cloudmcp.auth.challenge import Challenge
 from cloudmcp.auth.principal import Principal, ScopeHierarchy
-from cloudmcp.auth.scopes import needed_scopes
-from cloudmcp.auth.verifier import InvalidCredential, Verifier, VerifierUnavailable
+from cloudmcp.auth.verifier import Verifier
+from cloudmcp.errors import InvalidCredential, MCPError, VerifierUnavailable
 from cloudmcp.protocol import jsonrpc
-from cloudmcp.protocol.errors import MCPError
+from cloudmcp.protocol.errors import INVALID_REQUEST
 from cloudmcp.protocol.transport import JSON, HttpRequest, Responder
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
+    from cloudmcp.app.registry import Registry
+    from cloudmcp.server import Route
 
 log = logging.getLogger("cloudmcp.auth")
 
@@ -84,27 +85,33 @@ class ProtectedResource:
             parts = urlsplit(self.resource)
             self.metadata_url = f"{parts.scheme}://{parts.netloc}{metadata_path(self.resource)}"
         self.challenge = Challenge(self.metadata_url, self.required_scopes)
-        self.app: MCPApp | None = None
 
-    def install(self, app: MCPApp) -> None:
-        """Called by `MCPApp` when it starts serving: learn the app's scopes, publish the
-        metadata (the root form and the path-suffixed one; both bypass authentication)."""
-        self.app = app
-        if self.metadata_url is not None and self.resource is not None:
-            app.routes.setdefault(WELL_KNOWN, self.metadata_route)
-            app.routes.setdefault(metadata_path(self.resource), self.metadata_route)
+    def routes(self, registry: Registry) -> dict[str, Route]:
+        """The Protected Resource Metadata routes for a server offering `registry`: the root
+        form and the path-suffixed one (both bypass authentication)."""
+        if self.metadata_url is None or self.resource is None:
+            return {}
+
+        async def metadata_route(request: HttpRequest, responder: Responder) -> None:
+            await self.metadata_route(registry, request, responder)
+
+        return {WELL_KNOWN: metadata_route, metadata_path(self.resource): metadata_route}
 
     # authentication
 
     async def authenticate(self, request: HttpRequest) -> Principal:
         principal = await self._identify(request)
         principal = dataclasses.replace(principal, scopes=self.hierarchy.expand(principal.scopes))
-        needed = self.required_scopes
-        if self.app is not None:
-            needed = tuple(dict.fromkeys((*needed, *needed_scopes(self.app, request.body))))
-        if principal.missing(needed):
-            raise self.challenge.insufficient_scope(needed)
+        if principal.missing(self.required_scopes):
+            raise self.challenge.insufficient_scope(self.required_scopes)
         return principal
+
+    def authorize(self, principal: Any, scopes: tuple[str, ...]) -> None:
+        """Check that `principal` holds what a tool, prompt or resource needs; the 403
+        `insufficient_scope` challenge names every scope needed, so one step-up suffices."""
+        missing = getattr(principal, "missing", None)
+        if missing is not None and missing(scopes):
+            raise self.challenge.insufficient_scope(scopes)
 
     async def _identify(self, request: HttpRequest) -> Principal:
         refused: InvalidCredential | None = None
@@ -130,7 +137,7 @@ class ProtectedResource:
 
     # Protected Resource Metadata
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self, registry: Registry | None = None) -> dict[str, Any]:
         document: dict[str, Any] = {
             "resource": self.resource,
             "authorization_servers": list(self.authorization_servers),
@@ -138,27 +145,17 @@ class ProtectedResource:
         }
         scopes = self.scopes_supported
         if scopes is None:
-            declared = self._declared_scopes()
+            declared = _declared_scopes(registry) if registry is not None else []
             scopes = tuple(dict.fromkeys((*self.required_scopes, *declared)))
         if scopes:
             document["scopes_supported"] = list(scopes)
-        if self.app is not None:
-            document["resource_name"] = self.app.title or self.app.name
+        if registry is not None:
+            document["resource_name"] = registry.title or registry.name
         return document
 
-    def _declared_scopes(self) -> list[str]:
-        app = self.app
-        if app is None:
-            return []
-        primitives: list[Any] = [
-            *app.tools.values(),
-            *app.prompts.values(),
-            *app.resources.values(),
-            *app.templates,
-        ]
-        return sorted({s for p in primitives for s in p.scopes})
-
-    async def metadata_route(self, request: HttpRequest, responder: Responder) -> None:
+    async def metadata_route(
+        self, registry: Registry, request: HttpRequest, responder: Responder
+    ) -> None:
         if request.method == "OPTIONS":  # a browser's preflight
             await responder.respond(
                 204,
@@ -173,6 +170,16 @@ class ProtectedResource:
             return
         if request.method != "GET":
             raise MCPError(
-                -32600, "Method not allowed", status=405, headers={"allow": "GET, OPTIONS"}
+                INVALID_REQUEST, "Method not allowed", status=405, headers={"allow": "GET, OPTIONS"}
             )
-        await responder.respond(200, _METADATA_HEADERS, jsonrpc.encode(self.metadata()))
+        await responder.respond(200, _METADATA_HEADERS, jsonrpc.encode(self.metadata(registry)))
+
+
+def _declared_scopes(registry: Registry) -> list[str]:
+    entries: list[Any] = [
+        *registry.tools.values(),
+        *registry.prompts.values(),
+        *registry.resources.values(),
+        *registry.templates,
+    ]
+    return sorted({s for e in entries for s in e.scopes})

@@ -7,19 +7,10 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from cloudmcp.auth.principal import Principal
+from cloudmcp.errors import InvalidCredential, VerifierUnavailable
 from cloudmcp.protocol.transport import HttpRequest
 
-
-class InvalidCredential(Exception):
-    """The request carried a credential this verifier refuses.
-
-    The message is a fixed phrase the client may see ("token expired"); it never holds
-    the credential, a claim value, or a library's own text.
-    """
-
-
-class VerifierUnavailable(Exception):
-    """The verifier could not decide: its authorization server did not answer."""
+__all__ = ["InvalidCredential", "Verifier", "VerifierUnavailable", "bearer_token"]
 
 
 class Verifier(Protocol):

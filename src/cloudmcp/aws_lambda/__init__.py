@@ -21,9 +21,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
     from cloudmcp.aws_lambda.asgi import AsgiHandler
     from cloudmcp.aws_lambda.direct import LambdaHandler
+    from cloudmcp.compose import Composable
 
     #: The handler for the app named by `CLOUDMCP_APP` (`CLOUDMCP_PATH`: its endpoint).
     handler: LambdaHandler
@@ -40,12 +40,14 @@ def read_secrets() -> None:
         load_secrets()
 
 
-def lambda_handler(app: MCPApp, path: str = "/mcp") -> LambdaHandler:
+def lambda_handler(
+    app: Composable, path: str = "/mcp", *, bind_host: str | None = None
+) -> LambdaHandler:
     """A Lambda function handler serving `app` at `path`, in direct mode."""
     from cloudmcp.aws_lambda.direct import LambdaHandler
 
     read_secrets()
-    return LambdaHandler(app, path)
+    return LambdaHandler(app, path, bind_host=bind_host)
 
 
 def asgi_handler(app: Any, *, api_gateway_base_path: str = "/") -> AsgiHandler:
@@ -58,7 +60,7 @@ def asgi_handler(app: Any, *, api_gateway_base_path: str = "/") -> AsgiHandler:
 
 def default_handler() -> LambdaHandler:
     """The handler for `CLOUDMCP_APP`, served at `CLOUDMCP_PATH` (default `/mcp`)."""
-    from cloudmcp.app.loader import load_app
+    from cloudmcp.loader import load_app
 
     read_secrets()  # before the app module runs: it may read settings at import
     app = load_app(os.environ.get("CLOUDMCP_APP") or None)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cloudmcp.aws_lambda.direct import LambdaHandler
 
-MODERN = "2026-07-28"
+STATELESS = "2026-07-28"
 #: What `invoke` sends with no --body: a 2026-07-28 tools/list.
 DEFAULT_BODY = {
     "jsonrpc": "2.0",
@@ -20,7 +20,7 @@ DEFAULT_BODY = {
     "method": "tools/list",
     "params": {
         "_meta": {
-            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/protocolVersion": STATELESS,
             "io.modelcontextprotocol/clientCapabilities": {},
         }
     },
@@ -91,13 +91,12 @@ def register(commands: Any) -> None:
 
 
 def _handler(target: str | None, path: str, bind_host: str | None = None) -> LambdaHandler:
-    from cloudmcp.app.loader import load_app
     from cloudmcp.aws_lambda import lambda_handler
+    from cloudmcp.loader import load_app
 
     app = load_app(target or os.environ.get("CLOUDMCP_APP") or None)
-    if bind_host is not None:
-        app.bind_host = bind_host  # a local server keeps the localhost Host/Origin checks
-    return lambda_handler(app, path)
+    # A local server keeps the localhost Host/Origin checks.
+    return lambda_handler(app, path, bind_host=bind_host)
 
 
 def _headers(options: list[str]) -> list[tuple[str, str]]:
@@ -156,8 +155,8 @@ def _set_body_and_headers(
 
 
 def run_invoke(args: argparse.Namespace) -> int:
-    from cloudmcp.app.loader import AppNotFound
     from cloudmcp.aws_lambda.local import EVENT_KINDS, LocalContext, make_event
+    from cloudmcp.errors import AppNotFound
 
     try:
         given = _headers(args.header)
@@ -189,8 +188,8 @@ def _saved_body(event: dict[str, Any]) -> bytes:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from cloudmcp.app.loader import AppNotFound
     from cloudmcp.aws_lambda.devserver import serve
+    from cloudmcp.errors import AppNotFound
 
     def make_handler() -> LambdaHandler:
         return _handler(args.target, args.path, bind_host=args.host)

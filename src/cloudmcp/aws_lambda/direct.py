@@ -12,43 +12,30 @@ import asyncio
 import gc
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import msgspec
 
 from cloudmcp.aws_lambda.cors import Cors
 from cloudmcp.aws_lambda.events import parse_event
 from cloudmcp.aws_lambda.invocation import LambdaInvocation, deadline, next_invocation
 from cloudmcp.aws_lambda.responder import BufferedResponder
-from cloudmcp.protocol.errors import MCPError
-from cloudmcp.protocol.transport import HttpRequest, Responder
-from cloudmcp.server import Server
-
-if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
+from cloudmcp.compose import Composable
+from cloudmcp.protocol.transport import HttpRequest
+from cloudmcp.server import normalize
+from cloudmcp.settings import Settings
 
 #: How long an idle long-lived stream waits for more before the invocation returns: the
 #: client sees nothing before the end, so waiting only costs time.
 IDLE_WAIT = 0.0
 
 
-class LambdaServer(Server):
-    """The `Server`, less what needs a response that stays open.
-
-    The legacy standalone GET stream exists to push notifications whenever they happen;
-    a Lambda response cannot, so it answers 405, which the 2025 revisions allow ("the
-    server does not offer an SSE stream at this endpoint") and clients expect. A GET
-    with `Last-Event-ID` resumes a POST's stream from the store, and is served.
-    """
-
-    async def _mcp(self, request: HttpRequest, responder: Responder) -> None:
-        if request.method == "GET" and "last-event-id" not in request.headers:
-            raise MCPError(
-                -32600,
-                "Method not allowed: this server runs on AWS Lambda and offers no standalone "
-                "SSE stream; GET only resumes a stream with Last-Event-ID",
-                status=405,
-                headers={"allow": "GET, POST, DELETE"},
-            )
-        await super()._mcp(request, responder)
+def lambda_settings(settings: Settings) -> Settings:
+    """Waiting is pointless on Lambda, where nothing reaches the client before the handler
+    returns: idle streams end at once (`sse_keepalive`), and a legacy server-to-client
+    request fails at once instead of waiting for an answer that cannot come
+    (`input_timeout`). Use MRTR (2026-07-28) for input from the client."""
+    return msgspec.structs.replace(settings, sse_keepalive=IDLE_WAIT, input_timeout=0.0)
 
 
 class LambdaHandler:
@@ -58,26 +45,36 @@ class LambdaHandler:
     events and answers each in its own response shape. Tools see the invocation as
     `ctx.platform` (a `LambdaInvocation`), and the time Lambda has left caps their deadline.
 
-    Waiting is pointless on Lambda, where nothing reaches the client before the handler
-    returns, so the app's settings are adjusted in place: idle streams end at once
-    (`sse_keepalive`), and a legacy server-to-client request fails at once instead of
-    waiting for an answer that cannot come (`input_timeout`). Use MRTR (2026-07-28) for
-    input from the client.
+    A Lambda response cannot stay open, so there is no standalone legacy GET stream: a
+    GET answers 405, which the 2025 revisions allow ("the server does not offer an SSE
+    stream at this endpoint") and clients expect; a GET with `Last-Event-ID` resumes a
+    POST's stream from the store.
     """
 
-    def __init__(self, app: MCPApp, path: str = "/mcp") -> None:
+    def __init__(
+        self, app: Composable, path: str = "/mcp", *, bind_host: str | None = None
+    ) -> None:
         self.app = app
-        settings = app.settings
-        settings.sse_keepalive = IDLE_WAIT
-        settings.input_timeout = 0.0
-        from cloudmcp.ops import install_on_lambda
+        operations = None
+        if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+            # In a Lambda runtime: EMF metrics and JSON access logs on stdout. Elsewhere
+            # (tests, `cloudmcp lambda invoke`) no EMF is printed.
+            from cloudmcp.ops import OpsConfig
 
-        # In a Lambda runtime: EMF metrics and JSON access logs on stdout; before the server
-        # reads the routes and the engine takes the store.
-        self.ops = install_on_lambda(app)
-        self.server = LambdaServer(app, path)
-        self.cors = Cors(settings.cors_allow_origins)
-        self.engine = app.engine  # builds the store now, not on the first request
+            operations = OpsConfig.from_env(platform="lambda")
+        # Everything, the store included, is built now (the init phase), not at a request.
+        self.path = normalize(path)
+        self.service = app.compose(
+            bind_host=bind_host,
+            operations=operations,
+            settings=lambda_settings(app.settings),
+            standalone_streams=False,
+        )
+        self.service.check()
+        self.server = self.service.server
+        self.engine = self.service.engine
+        self.ops = self.service.ops
+        self.cors = Cors(app.settings.cors_allow_origins)
         self.loop = asyncio.new_event_loop()
         if "AWS_LAMBDA_RUNTIME_API" in os.environ:
             # In a Lambda runtime, what was built so far lives as long as the process: keep
@@ -100,7 +97,7 @@ class LambdaHandler:
             client=parsed.client,
         )
         responder = BufferedResponder()
-        self.loop.run_until_complete(self.server.handle(request, responder))
+        self.loop.run_until_complete(self.server.handle(request, responder, self.path))
         if self.ops is not None:
             self.ops.flush()  # the process may freeze once we return: lines leave now
         response = responder.response()

@@ -18,14 +18,12 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from cloudmcp.errors import UnsupportedEvent
+
 Headers = list[tuple[str, str]]
 
 #: Content types sent as text; anything else goes back base64-encoded.
 _TEXT_TYPES = ("application/json", "application/javascript", "application/xml")
-
-
-class UnsupportedEvent(ValueError):
-    """The event is not an HTTP request from API Gateway, a function URL or an ALB."""
 
 
 class HttpResponse(msgspec.Struct):

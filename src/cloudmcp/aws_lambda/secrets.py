@@ -17,14 +17,12 @@ from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from cloudmcp.errors import SecretsError
+
 SUFFIX = "_SECRET_ID"
 SERVICE = "secretsmanager"
 TARGET = "secretsmanager.GetSecretValue"
 CONTENT_TYPE = "application/x-amz-json-1.1"
-
-
-class SecretsError(RuntimeError):
-    """A secret could not be read; the function fails its init rather than run without it."""
 
 
 def load_secrets(

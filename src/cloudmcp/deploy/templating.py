@@ -14,12 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from cloudmcp.errors import TemplateError
+
 _DIRECTIVE = re.compile(r"^\s*# @(?P<word>if|endif)\b\s*(?P<negate>!)?(?P<flag>\w+)?\s*$")
 _VALUE = re.compile(r"@\{(?P<name>\w+)\}")
-
-
-class TemplateError(Exception):
-    pass
 
 
 def render_template(

@@ -8,13 +8,14 @@ import gc
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from cloudmcp.compose import Composable, Service
 from cloudmcp.eventloop import running_loop
-from cloudmcp.protocol.errors import MCPError
+from cloudmcp.protocol.errors import too_large
 from cloudmcp.protocol.transport import Headers, HttpRequest, Responder
-from cloudmcp.server import INSTANCE_HEADER, Server, instance_name
+from cloudmcp.server import INSTANCE_HEADER, instance_name, normalize
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
+    from cloudmcp.ops import OpsConfig
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -84,12 +85,35 @@ class AsgiResponder(Responder):
 
 
 class HttpApp:
-    """ASGI app: MCP at `path` (with or without a trailing slash), `/health`, `/ready`."""
+    """ASGI app: MCP at `path` (with or without a trailing slash), `/health`, `/ready`.
 
-    def __init__(self, mcp: MCPApp, path: str = "/mcp") -> None:
-        self.mcp = mcp
-        self.server = Server(mcp, path)
-        self._extra: Headers = [(INSTANCE_HEADER, instance_name(mcp.settings.instance_id))]
+    It serves what `app.compose(...)` builds, composed when made, and again after a
+    lifespan ended it."""
+
+    def __init__(
+        self,
+        app: Composable,
+        path: str = "/mcp",
+        *,
+        bind_host: str | None = None,
+        operations: OpsConfig | None = None,
+    ) -> None:
+        self.app = app
+        self.path = normalize(path)
+        self.bind_host = bind_host
+        self.operations = operations
+        self._service: Service | None = None
+        self.service  # noqa: B018 - composed now, before the server installs signal handlers
+        self._extra: Headers = [(INSTANCE_HEADER, instance_name(app.settings.instance_id))]
+
+    @property
+    def service(self) -> Service:
+        service = self._service
+        if service is None or service.closed:
+            service = self._service = self.app.compose(
+                bind_host=self.bind_host, operations=self.operations
+            )
+        return service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -101,14 +125,14 @@ class HttpApp:
         root = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
+        service = self.service
         responder = AsgiResponder(receive, send, self._extra)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        body = await self._body(headers, receive)
+        limit = service.settings.max_request_size
+        body = await self._body(headers, receive, limit)
         if body is None:
-            limit = self.mcp.settings.max_request_size
-            error = MCPError(-32600, f"Request body larger than {limit} bytes", status=413)
             refused = HttpRequest(scope["method"], headers, b"", path)
-            await self.server.reject(refused, responder, error)
+            await service.server.reject(refused, responder, too_large(limit))
             return
         peer = scope.get("client")
         request = HttpRequest(
@@ -124,13 +148,12 @@ class HttpApp:
             deadline=scope.get("cloudmcp.deadline"),
         )
         try:
-            await self.server.handle(request, responder)
+            await service.server.handle(request, responder, self.path)
         finally:
             responder.stop_watching()
 
-    async def _body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
+    async def _body(self, headers: dict[str, str], receive: Receive, limit: int) -> bytes | None:
         """The request body; None when it is over the size limit (read no further)."""
-        limit = self.mcp.settings.max_request_size
         try:
             if int(headers.get("content-length", 0)) > limit:
                 return None
@@ -147,7 +170,7 @@ class HttpApp:
                 return body
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        lifespan = self.mcp.lifespan()
+        lifespan = self.app.lifespan()
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":

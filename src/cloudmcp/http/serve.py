@@ -56,7 +56,8 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cloudmcp import ops
-    from cloudmcp.app.loader import AppNotFound, load_app
+    from cloudmcp.errors import AppNotFound
+    from cloudmcp.loader import load_app
 
     try:
         app = load_app(args.target)
@@ -68,9 +69,8 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         return _refuse(f"--workers {args.workers}: expected 1 or more")
     if args.workers == 1:
-        app.bind_host = args.host
-        installed = ops.install(app, config=config)
-        _uvicorn(args, app.http_app(args.path), installed.uvicorn_options())
+        http_app = app.http_app(args.path, bind_host=args.host, operations=config)
+        _uvicorn(args, http_app, ops.Ops(config).uvicorn_options())
         return 0
     if not app.settings.redis_url:
         # Sessions, SSE history, caches and rate limits would each live in one worker,
@@ -113,14 +113,12 @@ def _run_workers(args: argparse.Namespace, config: OpsConfig, *, sealed_by_one_r
 
 def worker_app() -> HttpApp:
     """The ASGI app of one worker of `cloudmcp serve --workers N`."""
-    from cloudmcp import ops
-    from cloudmcp.app.loader import load_app
+    from cloudmcp.loader import load_app
+    from cloudmcp.ops import OpsConfig
 
     target, path, host = (os.environ[name] for name in _WORKER_ENV)
     app = load_app(target or None)
-    app.bind_host = host
-    ops.install(app)
-    return app.http_app(path)
+    return app.http_app(path, bind_host=host, operations=OpsConfig.from_env())
 
 
 def _uvicorn(args: argparse.Namespace, app: Any, options: dict[str, Any]) -> None:

@@ -13,41 +13,41 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from cloudmcp.protocol import jsonrpc
-from cloudmcp.protocol.transport import JSON, Accept, Headers, HttpRequest, Responder
+from cloudmcp.protocol.transport import JSON, Headers, HttpRequest, Responder
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
+    from cloudmcp.app.registry import Registry
+    from cloudmcp.protocol.engine import Engine
 
 STARTED = time.monotonic()
 #: A deep check slower than this is reported, not failed: the server still answers.
 DEEP_SLOW_SECONDS = 1.0
 
 
-async def health_report(app: MCPApp) -> dict[str, Any]:
-    engine = app.engine
+async def health_report(registry: Registry, engine: Engine) -> dict[str, Any]:
     store_ok = await engine.store.ping()
     return {
         "status": "healthy" if store_ok else "degraded",
-        "server": app.name,
-        "version": app.version,
+        "server": registry.name,
+        "version": registry.version,
         "uptime_seconds": round(time.monotonic() - STARTED, 3),
-        "environment": app.settings.environment,
+        "environment": engine.settings.environment,
         "platform": platform.platform(terse=True),
         "python": platform.python_version(),
         "store": engine.store.backend,
         "store_reachable": store_ok,
         # "shared", or "per-process fallback" while the store is unreachable.
         "rate_limits": engine.limiter.mode,
-        "closing": engine.closing,
+        "closing": engine.closing.closing,
     }
 
 
-async def health_response(app: MCPApp, *, ready: bool) -> tuple[int, bytes]:
+async def health_response(registry: Registry, engine: Engine, *, ready: bool) -> tuple[int, bytes]:
     """Liveness (200 unless the app cannot run at all) or readiness (503 while the store
     is unreachable or the server is shutting down, so no new traffic comes here)."""
     try:
-        report = await health_report(app)
-    except Exception as exc:  # the engine cannot even be built: restart us
+        report = await health_report(registry, engine)
+    except Exception as exc:  # the store cannot even be asked: restart us
         return 503, jsonrpc.encode({"status": "unhealthy", "error": type(exc).__name__})
     if ready:
         ok = report["store_reachable"] and not report["closing"]
@@ -91,13 +91,12 @@ DEEP_REQUEST = {
 }
 
 
-async def deep_check(app: MCPApp) -> dict[str, Any]:
+async def deep_check(engine: Engine) -> dict[str, Any]:
     """`tools/list` through the 2026-07-28 request path, without the network.
 
-    It goes in below the Host/Origin check (a probe's Host is arbitrary) and below
-    authentication (the check has no principal, so scoped tools are simply not listed).
+    It goes in below the server's Host/Origin check (a probe's Host is arbitrary) and
+    below authentication (the check has no principal, so scoped tools are simply not listed).
     """
-    engine = app.engine
     request = HttpRequest(
         "POST",
         {
@@ -112,7 +111,7 @@ async def deep_check(app: MCPApp) -> dict[str, Any]:
     captured = _Captured()
     started = time.perf_counter()
     try:
-        await engine.modern.post(request, jsonrpc.decode(request.body), Accept(JSON), captured)
+        await engine.handle(request, captured)
     except Exception as exc:  # what the engine would turn into a 500
         return {"method": "tools/list", "ok": False, "error": type(exc).__name__}
     seconds = time.perf_counter() - started
@@ -134,10 +133,10 @@ def _error_text(body: bytes) -> str:
         return "no JSON-RPC answer"
 
 
-async def deep_response(app: MCPApp) -> tuple[int, bytes]:
+async def deep_response(registry: Registry, engine: Engine) -> tuple[int, bytes]:
     try:
-        report = await health_report(app)
-        check = await deep_check(app)
+        report = await health_report(registry, engine)
+        check = await deep_check(engine)
     except Exception as exc:
         return 503, jsonrpc.encode({"status": "unhealthy", "error": type(exc).__name__})
     report["tools_list"] = check
@@ -146,12 +145,22 @@ async def deep_response(app: MCPApp) -> tuple[int, bytes]:
     return (200 if healthy else 503), jsonrpc.encode(report)
 
 
-async def serve_health(app: MCPApp, request: HttpRequest, responder: Responder) -> None:
-    """The route for `/health`, `/health/deep` and `/ready`."""
-    path = "/" + request.path.strip("/")
-    if path == "/health/deep":
-        status, body = await deep_response(app)
-    else:
-        status, body = await health_response(app, ready=path == "/ready")
-    headers = [("content-type", JSON), ("cache-control", "no-store")]
-    await responder.respond(status, headers, body)
+class Health:
+    """The routes `/health`, `/health/deep` and `/ready` of one served app."""
+
+    def __init__(self, registry: Registry, engine: Engine) -> None:
+        self.registry = registry
+        self.engine = engine
+
+    def routes(self) -> dict[str, Any]:
+        return {"/health": self.route, "/health/deep": self.route, "/ready": self.route}
+
+    async def route(self, request: HttpRequest, responder: Responder) -> None:
+        path = "/" + request.path.strip("/")
+        if path == "/health/deep":
+            status, body = await deep_response(self.registry, self.engine)
+        else:
+            ready = path == "/ready"
+            status, body = await health_response(self.registry, self.engine, ready=ready)
+        headers = [("content-type", JSON), ("cache-control", "no-store")]
+        await responder.respond(status, headers, body)

@@ -12,7 +12,7 @@ import os
 import time
 from bisect import bisect_left
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client import multiprocess as _multiprocess
@@ -24,7 +24,7 @@ from cloudmcp.ops.summary import LEGACY_ERA, Summary
 from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest, Responder
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
+    from cloudmcp.protocol.engine import Engine
 
 # `*_created` series double a scrape's size and no dashboard here reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -205,6 +205,12 @@ class _Answered:
         seconds.clear()
 
 
+class Serving(Protocol):
+    """Where the sink finds the engine whose state counters it reads, once serving."""
+
+    engine: Engine | None
+
+
 class PrometheusSink:
     """Counts each answered request in plain ints and lists, and hands the totals to
     prometheus_client at most once a second and before each scrape.
@@ -215,10 +221,10 @@ class PrometheusSink:
     a list append (`_Answered`).
     """
 
-    def __init__(self, metrics: Metrics, app: MCPApp, *, flush_every: float = 1.0) -> None:
+    def __init__(self, metrics: Metrics, ops: Serving, *, flush_every: float = 1.0) -> None:
         self.metrics = metrics
-        self.app = app
-        self.session_ttl = app.settings.session_ttl
+        #: Whose engine's state counters to read (`ops.engine`, once serving).
+        self.ops = ops
         self.flush_every = flush_every
         self._requests: dict[tuple[str, str, str, str], Cell] = {}
         self._durations: dict[tuple[str, str], _Timings] = {}
@@ -316,7 +322,10 @@ class PrometheusSink:
         self._state_changes()
 
     def _sweep_sessions(self, now: float) -> None:
-        idle = now - self.session_ttl
+        engine = self.ops.engine
+        if engine is None:
+            return
+        idle = now - engine.settings.session_ttl
         for stale in [sid for sid, seen in self._sessions.items() if seen < idle]:
             del self._sessions[stale]
         self.metrics.sessions_active.set(len(self._sessions))
@@ -324,7 +333,7 @@ class PrometheusSink:
     def _state_changes(self) -> None:
         """What the engine's own counters (result cache, rate limits) gained."""
         # The engine as it is: a scrape before the first request builds nothing.
-        hits, misses, limited = self._gains.since_last(self.app._engine)
+        hits, misses, limited = self._gains.since_last(self.ops.engine)
         if hits:
             self.metrics.cache.labels("hit").inc(hits)
         if misses:
@@ -349,7 +358,7 @@ class PrometheusSink:
 
 
 def metrics_route(metrics: Metrics, flush: Callable[[], None]) -> Any:
-    """The `/metrics` route for `app.routes`; `flush` records what is pending first."""
+    """The `/metrics` route; `flush` records what is pending first."""
 
     async def serve_metrics(request: HttpRequest, responder: Responder) -> None:
         flush()  # this process's latest; other workers' are at most a second old
@@ -363,7 +372,3 @@ def on_worker_exit() -> None:
     path = multiprocess_dir()
     if path is not None:
         _multiprocess.mark_process_dead(os.getpid(), path)  # type: ignore[no-untyped-call]
-
-
-def describe_app(metrics: Metrics, app: MCPApp, platform: str) -> None:
-    metrics.info.labels(app.name, app.version, platform).set(1)

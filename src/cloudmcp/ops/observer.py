@@ -1,4 +1,4 @@
-"""The one observer `install` adds: finds what kind of request each answered one was,
+"""The one observer operations add: finds what kind of request each answered one was,
 and has the sinks record it with what they prepared for that kind.
 
 Under load most requests are of a few kinds (the same method, tool, revision and
@@ -18,7 +18,9 @@ from cloudmcp.ops.summary import Summary, describe, rejection_cause
 from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest, Responder
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
+    from cloudmcp.app.registry import Registry
+    from cloudmcp.auth.hosts import HostPolicy
+    from cloudmcp.protocol.engine import Engine
 
 log = logging.getLogger("cloudmcp.ops")
 
@@ -70,8 +72,17 @@ class StateGains:
 
 
 class OpsObserver:
-    def __init__(self, app: MCPApp, sinks: list[Sink], state_sinks: list[StateSink]) -> None:
-        self.app = app
+    def __init__(
+        self,
+        registry: Registry,
+        engine: Engine,
+        hosts: HostPolicy,
+        sinks: list[Sink],
+        state_sinks: list[StateSink],
+    ) -> None:
+        self.registry = registry
+        self.engine = engine
+        self.hosts = hosts
         self.sinks = sinks
         self.state_sinks = state_sinks
         self._first = True
@@ -88,7 +99,7 @@ class OpsObserver:
         if self.state_sinks:
             self._state_changes()
         status = responder.status
-        cause = rejection_cause(self.app, request, status) if status >= 400 else None
+        cause = rejection_cause(self.hosts, request, status) if status >= 400 else None
         info = request.info
         # Everything `describe` reads.
         key = (info.method, info.name, info.version, info.error, info.tool_error, status,
@@ -107,7 +118,7 @@ class OpsObserver:
     def _prepare(
         self, key: tuple[object, ...], request: HttpRequest, status: int, cause: str | None
     ) -> list[Recorder]:
-        summary = describe(self.app, request, status, cause)
+        summary = describe(self.registry, request, status, cause)
         prepared = (sink.recorder(summary) for sink in self.sinks)
         recorders = [record for record in prepared if record is not None]
         name = request.info.name
@@ -120,7 +131,7 @@ class OpsObserver:
 
     def _state_changes(self) -> None:
         """Forward what `engine.counters` gained since the last request."""
-        hits, misses, limited = self._gains.since_last(self.app.engine)
+        hits, misses, limited = self._gains.since_last(self.engine)
         if not (hits or misses or limited):
             return
         for sink in self.state_sinks:

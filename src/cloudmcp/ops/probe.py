@@ -19,14 +19,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-MODERN = "2026-07-28"
+from cloudmcp.errors import ProbeError
+
+STATELESS = "2026-07-28"
 LEGACY = "2025-11-25"
 CLIENT = {"name": "cloudmcp-probe", "version": "1"}
 ACCEPT = "application/json, text/event-stream"
-
-
-class ProbeError(Exception):
-    """A step failed; the message says why, for people."""
 
 
 @dataclass
@@ -204,16 +202,16 @@ class Probe:
 
     def discover(self) -> str:
         meta = {
-            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/protocolVersion": STATELESS,
             "io.modelcontextprotocol/clientInfo": CLIENT,
             "io.modelcontextprotocol/clientCapabilities": {},
         }
-        headers = {"mcp-protocol-version": MODERN, "mcp-method": "server/discover"}
+        headers = {"mcp-protocol-version": STATELESS, "mcp-method": "server/discover"}
         reply, request_id = self._rpc("server/discover", {"_meta": meta}, headers)
         result = _result(reply, request_id)
         versions = result.get("supportedVersions")
-        if not isinstance(versions, list) or MODERN not in versions:
-            raise ProbeError(f"supportedVersions lacks {MODERN}: {versions}")
+        if not isinstance(versions, list) or STATELESS not in versions:
+            raise ProbeError(f"supportedVersions lacks {STATELESS}: {versions}")
         return "versions " + ", ".join(str(v) for v in versions)
 
     def initialize(self) -> str:

@@ -13,7 +13,8 @@ import time
 from collections.abc import Awaitable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from cloudmcp.state.store import Event, Store, StoreUnavailable
+from cloudmcp.errors import StoreUnavailable
+from cloudmcp.state.store import Event, Store
 
 T = TypeVar("T")
 

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from cloudmcp.protocol.errors import MCPError
+from cloudmcp.errors import MCPError
 from cloudmcp.protocol.transport import SESSION_HEADER, HttpRequest
-from cloudmcp.protocol.versions import LEGACY, MODERN
+from cloudmcp.protocol.versions import LEGACY, STATELESS
 from cloudmcp.server import normalize
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
+    from cloudmcp.app.registry import Registry
+    from cloudmcp.auth.hosts import HostPolicy
 
 #: Every request method of both eras; anything else is counted as "other".
 MCP_METHODS = frozenset(
@@ -56,7 +57,7 @@ _CAUSES = {
     429: "rate_limited",
 }
 
-STATELESS, LEGACY_ERA, NO_ERA = "stateless", "legacy", "none"
+STATELESS_ERA, LEGACY_ERA, NO_ERA = "stateless", "legacy", "none"
 
 
 class Summary(msgspec.Struct, kw_only=True):
@@ -115,7 +116,7 @@ def request_id_from(platform: object, forwarded: str | None) -> str:
     return f"{_ID_PREFIX}-{next(_ids)}"
 
 
-def rejection_cause(app: MCPApp, request: HttpRequest, status: int) -> str | None:
+def rejection_cause(hosts: HostPolicy, request: HttpRequest, status: int) -> str | None:
     """Why the transport refused a request, from its status and what the engine saw."""
     if status < 400 or status >= 500:
         return None
@@ -127,28 +128,28 @@ def rejection_cause(app: MCPApp, request: HttpRequest, status: int) -> str | Non
             return None  # a method the 2026-07-28 era does not know: an answer, not a refusal
         return "unknown_session" if SESSION_HEADER in request.headers else "not_found"
     if status == 403:
-        return "origin" if _origin_refused(app, request) else "forbidden"
+        return "origin" if _origin_refused(hosts, request) else "forbidden"
     if status == 400 and info.method is None:
         return "bad_request"
     return None
 
 
-def _origin_refused(app: MCPApp, request: HttpRequest) -> bool:
+def _origin_refused(hosts: HostPolicy, request: HttpRequest) -> bool:
     """Whether a 403 came from the Origin check rather than authorization.
 
-    Both answer 403 before any method runs; asking the engine's own check again is
+    Both answer 403 before any method runs; asking the server's own check again is
     exact and costs nothing on the requests that pass.
     """
     if "origin" not in request.headers:
         return False
     try:
-        app.engine._check_origin(request)
+        hosts.check(request)
     except MCPError as exc:
         return exc.status == 403
     return False
 
 
-def describe(app: MCPApp, request: HttpRequest, status: int, cause: str | None) -> Summary:
+def describe(registry: Registry, request: HttpRequest, status: int, cause: str | None) -> Summary:
     """The kind of request `request` was, answered with `status`; `cause` from
     `rejection_cause`."""
     info = request.info
@@ -160,8 +161,8 @@ def describe(app: MCPApp, request: HttpRequest, status: int, cause: str | None) 
         label = method if method in MCP_METHODS else "other"
     version = info.version or ""
     in_session = SESSION_HEADER in request.headers
-    if version == MODERN:
-        era = STATELESS
+    if version == STATELESS:
+        era = STATELESS_ERA
     elif version in LEGACY or method == "initialize" or in_session:
         era = LEGACY_ERA
     else:
@@ -169,7 +170,7 @@ def describe(app: MCPApp, request: HttpRequest, status: int, cause: str | None) 
     tool = None
     if method == "tools/call":
         name = info.name
-        tool = name if name is not None and name in app.tools else "(unknown)"
+        tool = name if name is not None and name in registry.tools else "(unknown)"
     if cause is not None:
         outcome = "rejected"
     elif info.error is not None or status >= 500:

@@ -1,121 +1,112 @@
 """The engine: one MCP endpoint serving every protocol revision, with no I/O of its own.
 
-An edge hands it an `HttpRequest` and a `Responder`; it decides the era of the
-request, checks what the transport rules demand, and runs the app's features. All
-state goes through the `Store` it is given, so the same engine runs in uvicorn, in
-AWS Lambda, and in a unit test.
+A server hands it an `HttpRequest` and a `Responder`; it decodes the body, decides the
+era, parses each request once into a `Call`, checks the caller's scopes and rate limits
+against it, and hands it to its era. All state goes through the `Store` it is given, so
+the same engine runs in uvicorn, in AWS Lambda, and in a unit test.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
-import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cloudmcp.auth.hosts import HostPolicy
+from cloudmcp.app.registry import Registry
+from cloudmcp.errors import MCPError, StoreUnavailable
 from cloudmcp.protocol import jsonrpc
-from cloudmcp.protocol.context import Context
+from cloudmcp.protocol.call import Call, Era, parse
+from cloudmcp.protocol.closing import Closing
 from cloudmcp.protocol.errors import (
-    INTERNAL_ERROR,
-    RATE_LIMITED,
-    SERVICE_UNAVAILABLE,
-    MCPError,
+    internal_error,
     invalid_request,
+    method_not_allowed,
+    not_acceptable,
+    rate_limited,
+    store_unavailable,
+    unsupported_media_type,
 )
-from cloudmcp.protocol.features import Features, Method
-from cloudmcp.protocol.modern import META_VERSION, Modern
+from cloudmcp.protocol.features import Features, FeatureTracer
+from cloudmcp.protocol.stateless import META_VERSION, Stateless
+from cloudmcp.protocol.streams import ResponseStream
 from cloudmcp.protocol.transport import (
     JSON,
     SESSION_HEADER,
+    Accept,
     HttpRequest,
     Responder,
     parse_accept,
     principal_id,
 )
-from cloudmcp.protocol.versions import LEGACY, MODERN, SUPPORTED
+from cloudmcp.protocol.versions import LEGACY, STATELESS
 from cloudmcp.settings import Settings
 from cloudmcp.state.cache import ToolCache
 from cloudmcp.state.counters import StateCounters
 from cloudmcp.state.keys import Keys
-from cloudmcp.state.ratelimit import Exceeded, Limit, RateLimiter
-from cloudmcp.state.store import Event, Store, StoreUnavailable
+from cloudmcp.state.ratelimit import Limit, RateLimiter
+from cloudmcp.state.store import Store
 
 if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
     from cloudmcp.protocol.legacy import Legacy
     from cloudmcp.protocol.sealing import KeyRing
 
 log = logging.getLogger("cloudmcp")
 
+#: Checks that a principal holds scopes; raises the 403 `insufficient_scope` `MCPError`.
+Authorize = Callable[[Any, tuple[str, ...]], None]
 
-def store_unavailable() -> MCPError:
-    # 503 with Retry-After: clients and load balancers retry, and the state is intact.
-    return MCPError(
-        SERVICE_UNAVAILABLE,
-        "Service unavailable: session state is unreachable; retry shortly",
-        status=503,
-        headers={"retry-after": "1"},
-    )
-
-
-def rate_limited(exceeded: Exceeded) -> MCPError:
-    limit = exceeded.limit
-    return MCPError(
-        RATE_LIMITED,
-        f"Rate limit exceeded: {limit} per {exceeded.scope}",
-        {
-            "limit": str(limit),
-            "scope": exceeded.scope,
-            "retryAfter": round(exceeded.retry_after, 3),
-        },
-        status=429,
-        headers={"retry-after": exceeded.retry_after_header},
-    )
+_JSON_ONLY = Accept(JSON)
 
 
 class Engine:
     def __init__(
         self,
-        app: MCPApp,
+        registry: Registry,
         store: Store,
         settings: Settings,
         *,
-        local_only: bool = False,
+        authorize: Authorize | None = None,
+        tracer: FeatureTracer | None = None,
+        private: bool = False,
     ) -> None:
-        self.app = app
+        self.registry = registry
         self.store = store
         self.settings = settings
         self.keys = Keys(settings.key_prefix)
         #: What the state layer did (cache hits, 429s, fallbacks), for metrics.
         self.counters = StateCounters()
+        self.authorize = authorize
         self.limiter = RateLimiter(
             store,
             self.keys.hits,
             self.counters,
             per_principal=Limit.parse(settings.rate_limit) if settings.rate_limit else None,
-            per_tool={n: Limit.parse(t.rate_limit) for n, t in app.tools.items() if t.rate_limit},
         )
+        for tool in registry.tools.values():  # a malformed limit fails at start-up
+            if tool.rate_limit:
+                _limit(tool.rate_limit)
         cache = ToolCache(store, self.keys.cache, self.counters, default_ttl=settings.cache_ttl)
-        self.features = Features(app, cache)
-        self.modern = Modern(self)
-        self.local_only = local_only
-        self.hosts = HostPolicy(settings, local_only=local_only)
-        #: Set on shutdown: long-lived streams end, so clients reconnect elsewhere.
-        self.closing = False
-        self._closing_event: asyncio.Event | None = None
-        info: dict[str, Any] = {"name": app.name, "version": app.version}
-        if app.title:
-            info["title"] = app.title
-        if app.website_url:
-            info["websiteUrl"] = app.website_url
-        if app.icons:
-            info["icons"] = app.icons
-        self.server_info = info
+        self.features = Features(
+            registry,
+            cache=cache,
+            tool_timeout=settings.tool_timeout,
+            max_result_size=settings.max_result_size,
+            tracer=tracer,
+        )
+        self.closing = Closing(store)
         # Authenticated answers may depend on who asked: no shared caching of them.
-        private = app.has_scopes or app.authenticator is not None
-        self.cache_scope = "private" if private else "public"
+        self.cache_scope = "private" if private or registry.has_scopes else "public"
+        self.stateless = Stateless(
+            registry,
+            self.features,
+            store,
+            self.keys,
+            settings,
+            self.closing,
+            keyring=lambda: self.keyring,
+            cache_scope=self.cache_scope,
+        )
 
     # Built on first use: a stateless deployment never loads the legacy machinery, and a
     # Lambda cold start pays for neither until a request needs it.
@@ -124,7 +115,15 @@ class Engine:
     def legacy(self) -> Legacy:
         from cloudmcp.protocol.legacy import Legacy
 
-        return Legacy(self)
+        return Legacy(
+            self.registry,
+            self.features,
+            self.store,
+            self.keys,
+            self.settings,
+            self.closing,
+            self.counters,
+        )
 
     @functools.cached_property
     def keyring(self) -> KeyRing:
@@ -137,159 +136,121 @@ class Engine:
 
     async def handle(self, request: HttpRequest, responder: Responder) -> None:
         """Answer one HTTP request to the MCP endpoint. Never raises; never leaks internals."""
+        request_id: Any = None
         try:
-            self._check_origin(request)
             if request.method == "POST":
-                await self._post(request, responder)
+                body = self._read(request)
+                if isinstance(body, dict):
+                    request_id = body.get("id")
+                    request_id = request_id if jsonrpc.is_request_id(request_id) else None
+                await self._post(request, body, responder)
             elif request.method in ("GET", "DELETE") and self._is_legacy_session(request):
-                accept = parse_accept(request.headers.get("accept"))
                 if request.method == "GET":
+                    accept = parse_accept(request.headers.get("accept"))
                     await self.legacy.get(request, accept, responder)
                 else:
                     await self.legacy.delete(request, responder)
             else:
-                raise MCPError(
-                    -32600,
-                    f"Method not allowed: {request.method}; this endpoint takes POST, and "
-                    "GET and DELETE with the Mcp-Session-Id of a legacy session",
-                    status=405,
-                    headers={"allow": "GET, POST, DELETE"},
+                raise method_not_allowed(
+                    f"{request.method}; this endpoint takes POST, and GET and DELETE with "
+                    "the Mcp-Session-Id of a legacy session"
                 )
         except MCPError as exc:
-            await self.reply_error(request, responder, None, exc)
+            await self.refuse(request, responder, exc, request_id)
         except StoreUnavailable as exc:
-            log.warning("store unavailable serving %s: %s", request.method, exc)
-            await self.unavailable(request, responder, None)
+            log.warning("store unavailable serving %s: %s", request.info.method, exc)
+            self.counters.store_unavailable += 1
+            await self.refuse(request, responder, store_unavailable(), request_id)
+        except RecursionError:
+            await self.refuse(request, responder, invalid_request("nested too deeply"), request_id)
         except Exception:
             log.exception("unhandled error serving %s", request.method)
-            internal = MCPError(INTERNAL_ERROR, "Internal error", status=500)
-            await self.reply_error(request, responder, None, internal)
+            await self.refuse(request, responder, internal_error(status=500), request_id)
 
-    async def reply_error(
-        self, request: HttpRequest, responder: Responder, request_id: Any, exc: MCPError
+    async def refuse(
+        self, request: HttpRequest, responder: Responder, exc: MCPError, request_id: Any = None
     ) -> None:
-        request.info.error = exc.code
-        if responder.closed:
+        """Answer with an error: the whole response, or the end of a stream under way."""
+        if responder.closed or responder.status:
+            request.info.error = exc.code
+            if not responder.closed:  # a stream under way: the client resumes or retries
+                await responder.end_stream()
             return
-        headers = [("content-type", JSON), *exc.headers.items()]
-        await responder.respond(exc.status, headers, jsonrpc.encode(jsonrpc.error(request_id, exc)))
-
-    async def unavailable(
-        self, request: HttpRequest, responder: Responder, request_id: Any
-    ) -> None:
-        self.counters.store_unavailable += 1
-        if responder.status and not responder.closed:
-            await responder.end_stream()  # a stream already under way: the client resumes
-            return
-        await self.reply_error(request, responder, request_id, store_unavailable())
+        await ResponseStream(responder, _JSON_ONLY, [], info=request.info).fail(request_id, exc)
 
     def _is_legacy_session(self, request: HttpRequest) -> bool:
         version = request.headers.get("mcp-protocol-version")
-        return SESSION_HEADER in request.headers and (version is None or version.strip() != MODERN)
+        return SESSION_HEADER in request.headers and (
+            version is None or version.strip() != STATELESS
+        )
 
-    async def _post(self, request: HttpRequest, responder: Responder) -> None:
+    def _read(self, request: HttpRequest) -> Any:
+        """The decoded body of a POST the transport rules accept."""
         content_type = request.headers.get("content-type", JSON)
         if content_type.split(";", 1)[0].strip().lower() != JSON:
-            raise MCPError(-32600, "Content-Type must be application/json", status=415)
+            raise unsupported_media_type()
         accept = parse_accept(request.headers.get("accept"))
         if not accept.json and not accept.sse:
-            raise MCPError(
-                -32600,
-                "Not Acceptable: the Accept header must allow application/json "
-                "or text/event-stream",
-                status=406,
+            raise not_acceptable(
+                "the Accept header must allow application/json or text/event-stream"
             )
-        body = jsonrpc.decode(request.body)
-        if isinstance(body, dict):
-            request_id = body.get("id")
-            try:
-                jsonrpc.check_message(body)
-            except MCPError as exc:
-                valid_id = request_id if jsonrpc.is_request_id(request_id) else None
-                await self.reply_error(request, responder, valid_id, exc)
-                return
-            if self.limiter.active and "id" in body and "method" in body:
-                exceeded = await self._count(request, body)
-                if exceeded is not None:
-                    await self.reply_error(request, responder, request_id, rate_limited(exceeded))
-                    return
-            if self._is_modern(request, body):
-                await self.modern.post(request, body, accept, responder)
-                return
-            try:
-                await self.legacy.post(request, body, accept, responder)
-            except MCPError as exc:
-                await self.reply_error(request, responder, request_id, exc)
-            except StoreUnavailable as exc:
-                log.warning("store unavailable serving %s: %s", body.get("method"), exc)
-                await self.unavailable(request, responder, request_id)
-        elif isinstance(body, list):
-            await self.legacy.post(request, body, accept, responder)
-        else:
+        return jsonrpc.decode(request.body)
+
+    async def _post(self, request: HttpRequest, body: Any, responder: Responder) -> None:
+        accept = parse_accept(request.headers.get("accept"))
+        if isinstance(body, list):
+            await self.legacy.post(request, body, accept, responder, self.admit)
+            return
+        if not isinstance(body, dict):
             raise invalid_request("the body must be a JSON-RPC message object")
+        jsonrpc.check_message(body)
+        if self._era(request, body) == "legacy":
+            await self.legacy.post(request, body, accept, responder, self.admit)
+            return
+        if "method" not in body:
+            raise invalid_request("clients send no responses in this protocol revision")
+        if "id" not in body:  # a notification: accepted, nothing to answer
+            request.info.version = STATELESS
+            await responder.respond(202, [], b"")
+            return
+        call = parse(body, "stateless", self.registry)
+        info = request.info
+        info.method, info.name, info.version = call.method, call.target, STATELESS
+        await self.admit(request, call)
+        await self.stateless.serve(request, call, accept, responder)
 
-    async def _count(self, request: HttpRequest, message: dict[str, Any]) -> Exceeded | None:
-        """Count a request against the caller's rate limits; what refuses it, if anything."""
-        params = message.get("params")
-        tool = None
-        if message["method"] == "tools/call" and isinstance(params, dict):
-            tool = params.get("name")
-        caller = principal_id(request.principal) or "anonymous"
-        return await self.limiter.check(caller, tool if isinstance(tool, str) else None)
-
-    def _is_modern(self, request: HttpRequest, message: dict[str, Any]) -> bool:
+    def _era(self, request: HttpRequest, message: dict[str, Any]) -> Era:
         """2026-07-28 unless the headers name a legacy revision or a session."""
         version = request.headers.get("mcp-protocol-version")
         if version is not None:
             version = version.strip()
             if version in LEGACY:
-                return False
-            return version == MODERN or SESSION_HEADER not in request.headers
+                return "legacy"
+            stateless = version == STATELESS or SESSION_HEADER not in request.headers
+            return "stateless" if stateless else "legacy"
         if message.get("method") == "initialize" or SESSION_HEADER in request.headers:
-            return False
-        meta = (message.get("params") or {}).get("_meta")
-        return isinstance(meta, dict) and META_VERSION in meta
+            return "legacy"
+        params = message.get("params")
+        meta = params.get("_meta") if isinstance(params, dict) else None
+        return "stateless" if isinstance(meta, dict) and META_VERSION in meta else "legacy"
 
-    # DNS rebinding protection
-
-    def _check_origin(self, request: HttpRequest) -> None:
-        self.hosts.check(request)  # presets and trusted proxies: cloudmcp.auth.hosts
-
-    # running features
-
-    async def run(self, handler: Method, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        """Run a feature method within the request's time limit, in a span when tracing."""
-        tracer = self.app.tracer
-        if tracer is None:
-            return await self._run(handler, params, ctx)
-        with tracer.feature(ctx.method, params):
-            return await self._run(handler, params, ctx)
-
-    async def _run(self, handler: Method, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        limit = self.settings.tool_timeout or None
-        if ctx.method == "tools/call" and isinstance(name := params.get("name"), str):
-            tool = self.app.tools.get(name)
-            if tool is not None and tool.timeout:
-                limit = tool.timeout
-        if ctx.deadline is not None:
-            remaining = ctx.deadline - time.monotonic()
-            limit = remaining if limit is None else min(limit, remaining)
-        if limit is None:
-            return await handler(params, ctx)
-        try:
-            async with asyncio.timeout(limit):
-                return await handler(params, ctx)
-        except TimeoutError:
-            raise MCPError(INTERNAL_ERROR, f"Request timed out after {limit:.1f}s") from None
-
-    def discover(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "supportedVersions": list(SUPPORTED),
-            "capabilities": self.features.capabilities(),
-        }
-        if self.app.instructions:
-            result["instructions"] = self.app.instructions
-        return result
+    async def admit(self, request: HttpRequest, call: Call) -> None:
+        """What a call must pass before it runs: the scopes of what it names, and the
+        caller's rate limits. Raises `MCPError` (403, 429)."""
+        if self.authorize is not None and call.entry is not None and call.entry.scopes:
+            self.authorize(request.principal, call.entry.scopes)
+        limiter = self.limiter
+        tool = call.tool
+        tool_limit = _limit(tool.rate_limit) if tool is not None and tool.rate_limit else None
+        if limiter.per_principal is None and tool_limit is None:
+            return
+        caller = principal_id(request.principal) or "anonymous"
+        exceeded = await limiter.check(caller, call.target if tool_limit else None, tool_limit)
+        if exceeded is not None:
+            limit = exceeded.limit
+            raise rate_limited(
+                str(limit), exceeded.scope, exceeded.retry_after, exceeded.retry_after_header
+            )
 
     # change notifications
 
@@ -316,29 +277,18 @@ class Engine:
     def begin_closing(self) -> None:
         """Start shutting down (SIGTERM): long-lived streams end now, with a `retry` hint,
         so their clients reconnect to another instance; calls in flight carry on."""
-        self.closing = True
-        if self._closing_event is not None:
-            self._closing_event.set()
-
-    async def read_events(self, logs: dict[str, str], *, timeout: float) -> list[Event]:
-        """`store.read` for long-lived streams: returns at once, empty, when closing begins,
-        rather than after up to a keep-alive interval of blocking."""
-        if self.closing:
-            return []
-        if self._closing_event is None:
-            self._closing_event = asyncio.Event()
-        reader = asyncio.ensure_future(self.store.read(logs, timeout=timeout))
-        closing = asyncio.ensure_future(self._closing_event.wait())
-        try:
-            await asyncio.wait((reader, closing), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closing.cancel()
-            if not reader.done():
-                reader.cancel()
-        return reader.result() if reader.done() and not reader.cancelled() else []
+        self.closing.begin()
 
     async def close(self) -> None:
         self.begin_closing()
         if "legacy" in self.__dict__:  # built: it may watch the store for cancellations
             await self.legacy.close()
         await self.store.close()
+
+
+@functools.lru_cache(maxsize=256)
+def _limit(text: str) -> Limit:
+    return Limit.parse(text)
+
+
+__all__ = ["Authorize", "Engine"]

@@ -1,8 +1,14 @@
-"""Protocol errors: JSON-RPC error codes, and the HTTP status each travels with."""
+"""Protocol errors: the JSON-RPC codes MCP uses, and every factory for them.
+
+Each factory gives the `MCPError` a client sees for one situation, with the HTTP status
+it travels with when it is the whole answer to a request.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from cloudmcp.errors import MCPError
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -13,39 +19,13 @@ INTERNAL_ERROR = -32603
 HEADER_MISMATCH = -32020
 MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
 UNSUPPORTED_PROTOCOL_VERSION = -32022
+# Outside the range JSON-RPC reserves; the client ignores answers to what it cancelled.
+REQUEST_CANCELLED = -32800
 # Implementation-defined, outside the range the specification reserves.
 SERVICE_UNAVAILABLE = -31000
 RATE_LIMITED = -31029
 
-
-class MCPError(Exception):
-    """An error the client sees as a JSON-RPC error object, with its HTTP status.
-
-    `status` is the HTTP status when this error is the whole answer to a POST; JSON-RPC
-    errors of a well-formed request otherwise travel with 200 OK.
-    """
-
-    def __init__(
-        self,
-        code: int,
-        message: str,
-        data: Any = None,
-        *,
-        status: int = 200,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-        self.status = status
-        self.headers = headers or {}
-
-    def to_error(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
+# JSON-RPC's own errors
 
 
 def parse_error(detail: str) -> MCPError:
@@ -60,8 +40,15 @@ def method_not_found(method: str, *, status: int = 200) -> MCPError:
     return MCPError(METHOD_NOT_FOUND, f"Method not found: {method}", status=status)
 
 
-def invalid_params(message: str, data: Any = None) -> MCPError:
-    return MCPError(INVALID_PARAMS, f"Invalid params: {message}", data)
+def invalid_params(message: str, data: Any = None, *, status: int = 200) -> MCPError:
+    return MCPError(INVALID_PARAMS, f"Invalid params: {message}", data, status=status)
+
+
+def internal_error(message: str = "Internal error", *, status: int = 200) -> MCPError:
+    return MCPError(INTERNAL_ERROR, message, status=status)
+
+
+# MCP's errors
 
 
 def header_mismatch(message: str) -> MCPError:
@@ -85,3 +72,87 @@ def unsupported_version(requested: str, supported: tuple[str, ...]) -> MCPError:
         {"supported": list(supported), "requested": requested},
         status=400,
     )
+
+
+def session_not_found() -> MCPError:
+    return MCPError(INVALID_REQUEST, "Session not found: initialize a new session", status=404)
+
+
+def request_cancelled() -> MCPError:
+    return MCPError(REQUEST_CANCELLED, "Request cancelled")
+
+
+def timed_out(seconds: float) -> MCPError:
+    return MCPError(INTERNAL_ERROR, f"Request timed out after {seconds:.1f}s")
+
+
+# the transport's refusals, before any method runs
+
+
+def not_found(path: str) -> MCPError:
+    return MCPError(INVALID_REQUEST, f"Not found: {path}", status=404)
+
+
+def method_not_allowed(message: str) -> MCPError:
+    return MCPError(
+        INVALID_REQUEST,
+        f"Method not allowed: {message}",
+        status=405,
+        headers={"allow": "GET, POST, DELETE"},
+    )
+
+
+def not_acceptable(message: str) -> MCPError:
+    return MCPError(INVALID_REQUEST, f"Not Acceptable: {message}", status=406)
+
+
+def too_large(limit: int) -> MCPError:
+    return MCPError(INVALID_REQUEST, f"Request body larger than {limit} bytes", status=413)
+
+
+def unsupported_media_type() -> MCPError:
+    return MCPError(INVALID_REQUEST, "Content-Type must be application/json", status=415)
+
+
+def forbidden(message: str) -> MCPError:
+    return MCPError(INVALID_REQUEST, f"Forbidden: {message}", status=403)
+
+
+def misdirected(message: str, status: int = 421) -> MCPError:
+    return MCPError(INVALID_REQUEST, message, status=status)
+
+
+def store_unavailable() -> MCPError:
+    # 503 with Retry-After: clients and load balancers retry, and the state is intact.
+    return MCPError(
+        SERVICE_UNAVAILABLE,
+        "Service unavailable: session state is unreachable; retry shortly",
+        status=503,
+        headers={"retry-after": "1"},
+    )
+
+
+def rate_limited(limit: str, scope: str, retry_after: float, retry_after_header: str) -> MCPError:
+    return MCPError(
+        RATE_LIMITED,
+        f"Rate limit exceeded: {limit} per {scope}",
+        {"limit": limit, "scope": scope, "retryAfter": round(retry_after, 3)},
+        status=429,
+        headers={"retry-after": retry_after_header},
+    )
+
+
+__all__ = [
+    "HEADER_MISMATCH",
+    "INTERNAL_ERROR",
+    "INVALID_PARAMS",
+    "INVALID_REQUEST",
+    "METHOD_NOT_FOUND",
+    "MISSING_REQUIRED_CLIENT_CAPABILITY",
+    "PARSE_ERROR",
+    "RATE_LIMITED",
+    "REQUEST_CANCELLED",
+    "SERVICE_UNAVAILABLE",
+    "UNSUPPORTED_PROTOCOL_VERSION",
+    "MCPError",
+]

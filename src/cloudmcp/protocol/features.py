@@ -1,50 +1,37 @@
 """The server features both eras share: tools, resources, prompts, completions.
 
-Each method takes the request's params and its `Context` and returns the result
-object without era decorations; `modern` and `legacy` add what their revision needs.
+`Features.run` serves a parsed `Call` within its time limit and returns the result
+object without era decorations; the eras add what their revision needs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
-from cloudmcp.app.schema import ArgumentError
-from cloudmcp.app.tools import ToolError, error_result
+from cloudmcp.app.context import Context
+from cloudmcp.app.registry import Registry
+from cloudmcp.app.tools import error_result
+from cloudmcp.errors import ArgumentError, MCPError, ToolError
 from cloudmcp.protocol import jsonrpc
-from cloudmcp.protocol.context import Context, InputRequired
-from cloudmcp.protocol.errors import INTERNAL_ERROR, MCPError, invalid_params
-
-if TYPE_CHECKING:
-    from cloudmcp.app.application import MCPApp
-    from cloudmcp.state.cache import ToolCache
+from cloudmcp.protocol.call import Call
+from cloudmcp.protocol.errors import internal_error, invalid_params, method_not_found, timed_out
+from cloudmcp.state.cache import ToolCache
 
 log = logging.getLogger("cloudmcp")
 
-Method = Callable[[dict[str, Any], Context], Awaitable[dict[str, Any]]]
-
-#: Methods whose results a 2026-07-28 client may cache (`ttlMs`, `cacheScope`).
-CACHEABLE = frozenset(
-    {
-        "server/discover",
-        "tools/list",
-        "prompts/list",
-        "resources/list",
-        "resources/templates/list",
-        "resources/read",
-    }
-)
-#: Methods that may answer with an `InputRequiredResult`.
-MAY_REQUIRE_INPUT = frozenset({"tools/call", "prompts/get", "resources/read"})
+Handler = Callable[[Call, Context], Awaitable[dict[str, Any]]]
 
 
-def _name(params: dict[str, Any], key: str = "name") -> str:
-    value = params.get(key)
-    if not isinstance(value, str):
-        raise invalid_params(f'"{key}" must be a string')
-    return value
+class FeatureTracer(Protocol):
+    """Puts each feature call in a trace span (`cloudmcp.ops.tracing`)."""
+
+    def feature(self, method: str, params: dict[str, Any]) -> AbstractContextManager[None]: ...
 
 
 def _allowed(scopes: tuple[str, ...], ctx: Context) -> bool:
@@ -59,21 +46,32 @@ async def _guarded(what: str, call: Awaitable[Any]) -> Any:
     answered with the request's id, its text kept for our logs."""
     try:
         return await call
-    except (MCPError, InputRequired):
+    except MCPError:
         raise
     except Exception:
         log.exception("%s failed", what)
-        raise MCPError(INTERNAL_ERROR, f"{what} failed with an internal error") from None
+        raise internal_error(f"{what} failed with an internal error") from None
 
 
 class Features:
-    """Serves an `MCPApp`'s tools, resources and prompts."""
+    """Serves a `Registry`'s tools, resources, prompts and completions."""
 
-    def __init__(self, app: MCPApp, cache: ToolCache | None = None) -> None:
-        self.app = app
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        cache: ToolCache | None = None,
+        tool_timeout: float = 0.0,
+        max_result_size: int = 0,
+        tracer: FeatureTracer | None = None,
+    ) -> None:
+        self.registry = registry
         #: Where tools with a `cache_ttl` keep their results.
         self.cache = cache
-        self.methods: dict[str, Method] = {
+        self.tool_timeout = tool_timeout
+        self.max_result_size = max_result_size
+        self.tracer = tracer
+        self.handlers: dict[str, Handler] = {
             "tools/list": self.list_tools,
             "tools/call": self.call_tool,
             "resources/list": self.list_resources,
@@ -84,42 +82,66 @@ class Features:
             "completion/complete": self.complete,
         }
 
-    def capabilities(self) -> dict[str, Any]:
-        app = self.app
-        capabilities: dict[str, Any] = {}
-        if app.tools:
-            capabilities["tools"] = {"listChanged": True}
-        if app.resources or app.templates:
-            capabilities["resources"] = {"subscribe": True, "listChanged": True}
-        if app.prompts:
-            capabilities["prompts"] = {"listChanged": True}
-        if app.completions:
-            capabilities["completions"] = {}
-        return capabilities
+    async def run(self, call: Call, ctx: Context) -> dict[str, Any]:
+        """Serve `call` within its time limit, in a span when tracing."""
+        handler = self.handlers.get(call.method)
+        if handler is None:
+            raise method_not_found(call.method)
+        if self.tracer is None:
+            return await self._limited(handler, call, ctx)
+        with self.tracer.feature(call.method, call.params):
+            return await self._limited(handler, call, ctx)
+
+    async def _limited(self, handler: Handler, call: Call, ctx: Context) -> dict[str, Any]:
+        limit = self.tool_timeout or None
+        tool = call.tool
+        if tool is not None and tool.timeout:
+            limit = tool.timeout
+        if ctx.deadline is not None:
+            remaining = ctx.deadline - time.monotonic()
+            limit = remaining if limit is None else min(limit, remaining)
+        if limit is None:
+            return await handler(call, ctx)
+        try:
+            async with asyncio.timeout(limit):
+                return await handler(call, ctx)
+        except TimeoutError:
+            raise timed_out(limit) from None
+
+    def encode(
+        self,
+        call: Call,
+        result: dict[str, Any],
+        decorate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> bytes:
+        """The JSON-RPC response for `result`, encoded once; a tool result over
+        `MAX_RESULT_SIZE` becomes a tool error (no 6 MB Lambda payload error later)."""
+        data = jsonrpc.encode(jsonrpc.result(call.id, decorate(result) if decorate else result))
+        limit = self.max_result_size
+        if not limit or len(data) <= limit or call.method != "tools/call":
+            return data
+        log.warning("tool %s returned more than MAX_RESULT_SIZE bytes", call.target)
+        error = error_result(f"Tool {call.target} returned a result larger than this server sends")
+        return jsonrpc.encode(jsonrpc.result(call.id, decorate(error) if decorate else error))
 
     # tools
 
-    async def list_tools(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        tools = [t.definition for t in self.app.tools.values() if _allowed(t.scopes, ctx)]
-        return {"tools": tools}
+    async def list_tools(self, call: Call, ctx: Context) -> dict[str, Any]:
+        tools = self.registry.tools.values()
+        return {"tools": [t.definition for t in tools if _allowed(t.scopes, ctx)]}
 
-    async def call_tool(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        name = _name(params)
-        tool = self.app.tools.get(name)
+    async def call_tool(self, call: Call, ctx: Context) -> dict[str, Any]:
+        tool = call.tool
+        name = call.target
+        if name is None:
+            raise invalid_params('"name" must be a string')
         if tool is None or not _allowed(tool.scopes, ctx):
             raise invalid_params(f"Unknown tool: {name}", {"name": name})
-        arguments = params.get("arguments")
+        arguments = call.params.get("arguments")
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, dict):
             raise invalid_params('"arguments" must be an object')
-        try:
-            kwargs = tool.signature.parse(arguments)
-        except ArgumentError as exc:
-            # 2025-11-25: invalid arguments are a tool error the model can correct.
-            return error_result(f"Invalid arguments for tool {name}: {exc}")
-        if tool.signature.context_param:
-            kwargs[tool.signature.context_param] = ctx
         cache_key = None
         if tool.cache_ttl and self.cache is not None:
             principal = ctx.principal
@@ -130,98 +152,74 @@ class Features:
                 hit: dict[str, Any] = jsonrpc.decode(cached)
                 return hit
         try:
-            value = await tool.run(kwargs)
+            result = await tool.call(arguments, ctx)
         except (ToolError, ArgumentError) as exc:
             return error_result(str(exc))
-        except (MCPError, InputRequired):
+        except MCPError:
             raise
         except Exception:
             # The model sees that the tool failed, never how: internals stay in our logs.
             log.exception("tool %s failed", name)
             return error_result(f"Tool {name} failed with an internal error")
-        result = tool.result(value)
-        if self._oversized(result):
-            log.warning("tool %s returned more than MAX_RESULT_SIZE bytes", name)
-            return error_result(f"Tool {name} returned a result larger than this server sends")
         # An answer that depended on the client's input is that conversation's alone.
         if cache_key is not None and not result.get("isError") and not ctx.asked_client:
             assert self.cache is not None and tool.cache_ttl  # nosec B101 - for mypy: see cache_key
             await self.cache.put(cache_key, jsonrpc.encode(result), tool.cache_ttl)
         return result
 
-    def _oversized(self, result: dict[str, Any]) -> bool:
-        """Whether a result is over MAX_RESULT_SIZE (one more encode, but only of what a
-        client would be sent anyway, and no crash or 6 MB Lambda payload error later)."""
-        limit = self.app.settings.max_result_size
-        return bool(limit) and len(jsonrpc.encode(result)) > limit
-
     # resources
 
-    async def list_resources(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        resources = self.app.resources.values()
+    async def list_resources(self, call: Call, ctx: Context) -> dict[str, Any]:
+        resources = self.registry.resources.values()
         return {"resources": [r.definition for r in resources if _allowed(r.scopes, ctx)]}
 
-    async def list_resource_templates(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        templates = self.app.templates
+    async def list_resource_templates(self, call: Call, ctx: Context) -> dict[str, Any]:
+        templates = self.registry.templates
         return {"resourceTemplates": [t.definition for t in templates if _allowed(t.scopes, ctx)]}
 
-    async def read_resource(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        uri = _name(params, "uri")
-        resource = self.app.resources.get(uri)
-        kwargs: dict[str, Any] | None = {} if resource is not None else None
-        if resource is None:
-            for template in self.app.templates:
-                kwargs = template.match(uri)
-                if kwargs is not None:
-                    resource = template
-                    break
-        if resource is None or kwargs is None or not _allowed(resource.scopes, ctx):
+    async def read_resource(self, call: Call, ctx: Context) -> dict[str, Any]:
+        uri = call.target
+        if uri is None:
+            raise invalid_params('"uri" must be a string')
+        resource = call.resource
+        if resource is None or not _allowed(resource.scopes, ctx):
             # -32602 since 2026-07-28; earlier revisions said -32002, and clients accept both.
             raise invalid_params(f"Resource not found: {uri}", {"uri": uri})
-        if resource.context_param:
-            kwargs[resource.context_param] = ctx
-        return {"contents": await _guarded(f"Resource {uri}", resource.read(uri, kwargs))}
+        contents = await _guarded(f"Resource {uri}", resource.read(uri, call.variables, ctx))
+        return {"contents": contents}
 
     # prompts
 
-    async def list_prompts(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        prompts = self.app.prompts.values()
+    async def list_prompts(self, call: Call, ctx: Context) -> dict[str, Any]:
+        prompts = self.registry.prompts.values()
         return {"prompts": [p.definition for p in prompts if _allowed(p.scopes, ctx)]}
 
-    async def get_prompt(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        name = _name(params)
-        prompt = self.app.prompts.get(name)
+    async def get_prompt(self, call: Call, ctx: Context) -> dict[str, Any]:
+        name = call.target
+        if name is None:
+            raise invalid_params('"name" must be a string')
+        prompt = call.prompt
         if prompt is None or not _allowed(prompt.scopes, ctx):
             raise invalid_params(f"Unknown prompt: {name}", {"name": name})
-        arguments = params.get("arguments") or {}
+        arguments = call.params.get("arguments") or {}
         if not isinstance(arguments, dict) or not all(
             isinstance(v, str) for v in arguments.values()
         ):
             raise invalid_params('"arguments" must be an object of strings')
-        missing = prompt.missing(arguments)
-        if missing:
-            raise invalid_params(f"Missing required arguments: {', '.join(missing)}")
-        known = {a["name"] for a in prompt.arguments}
-        kwargs: dict[str, Any] = {k: v for k, v in arguments.items() if k in known}
-        if prompt.context_param:
-            kwargs[prompt.context_param] = ctx
-        messages = await _guarded(f"Prompt {name}", prompt.render(kwargs))
-        result: dict[str, Any] = {"messages": messages}
-        if prompt.description:
-            result["description"] = prompt.description
+        result: dict[str, Any] = await _guarded(f"Prompt {name}", prompt.get(arguments, ctx))
         return result
 
     # completions
 
-    async def complete(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        ref, argument = params.get("ref"), params.get("argument")
+    async def complete(self, call: Call, ctx: Context) -> dict[str, Any]:
+        ref, argument = call.params.get("ref"), call.params.get("argument")
         if not isinstance(ref, dict) or not isinstance(argument, dict):
             raise invalid_params('"ref" and "argument" must be objects')
         target = ref.get("name") if ref.get("type") == "ref/prompt" else ref.get("uri")
-        handler = self.app.completions.get((ref.get("type"), target))  # type: ignore[arg-type]
+        handler = self.registry.completions.get((ref.get("type"), target))  # type: ignore[arg-type]
         values: Any = []
         if handler is not None:
-            context = params.get("context")
+            context = call.params.get("context")
             values = handler(argument.get("name"), str(argument.get("value", "")), context or {})
             if inspect.isawaitable(values):
                 values = await values
@@ -234,3 +232,6 @@ class Features:
                 "hasMore": len(values) > 100,
             }
         }
+
+
+__all__ = ["FeatureTracer", "Features"]

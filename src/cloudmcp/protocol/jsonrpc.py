@@ -6,7 +6,8 @@ from typing import Any
 
 import msgspec
 
-from cloudmcp.protocol.errors import MCPError, invalid_request, parse_error
+from cloudmcp.errors import MCPError
+from cloudmcp.protocol.errors import invalid_request, parse_error
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()

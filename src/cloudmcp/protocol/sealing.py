@@ -15,7 +15,8 @@ import secrets
 import time
 from typing import Any
 
-from cloudmcp.protocol.errors import MCPError, invalid_params
+from cloudmcp.errors import MCPError
+from cloudmcp.protocol.errors import invalid_params
 from cloudmcp.protocol.jsonrpc import decode, encode
 
 

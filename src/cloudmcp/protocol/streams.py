@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from cloudmcp.errors import MCPError
+from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.jsonrpc import encode
 from cloudmcp.protocol.transport import (
     JSON,
     SSE_HEADERS,
     Accept,
     Headers,
+    RequestInfo,
     Responder,
     sse_event,
 )
@@ -43,11 +47,20 @@ class EventLog:
         return f"{self.token}.0"
 
 
+_MAX_PART = 2**64 - 1
+
+
 def parse_event_id(event_id: str) -> tuple[str, str] | None:
+    """(token, position) of an SSE event id; None for anything no log could have made."""
     token, dot, position = event_id.partition(".")
-    # A position is a number (memory) or a Redis stream id, `milliseconds-sequence`.
+    # A position is a number (memory) or a Redis stream id, `milliseconds-sequence`,
+    # each part an unsigned 64-bit integer.
     ms, dash, seq = position.partition("-")
-    if not dot or not token or not ms.isdigit() or (dash and not seq.isdigit()):
+    if not dot or not token or len(token) > 64 or not ms.isascii() or not ms.isdigit():
+        return None
+    if dash and not (seq.isascii() and seq.isdigit() and int(seq) <= _MAX_PART):
+        return None
+    if int(ms) > _MAX_PART:
         return None
     return token, position
 
@@ -73,8 +86,11 @@ class ResponseStream:
         *,
         log: EventLog | None = None,
         retry_ms: int | None = None,
+        info: RequestInfo | None = None,
     ) -> None:
         self.responder = responder
+        #: Where the outcome is recorded for metrics and logs.
+        self.info = info
         self.accept = accept
         self.headers = headers
         self.log = log
@@ -105,19 +121,36 @@ class ResponseStream:
         self.detached = True
         await self.responder.end_stream()
 
-    async def finish(self, message: dict[str, Any], status: int = 200) -> None:
-        data = encode(message)
+    async def finish(
+        self,
+        message: dict[str, Any] | bytes,
+        status: int = 200,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """End the answer with `message` (a JSON-RPC response, or its encoding)."""
+        data = message if isinstance(message, bytes) else encode(message)
         if self.detached:
             await self._write(data, final=True)
         elif self.started:
             await self._write(data, final=True)
             await self.responder.end_stream()
         elif (self.accept.json and not self.accept.prefers_sse) or status != 200:
-            await self.responder.respond(status, [("content-type", JSON), *self.headers], data)
+            content = [("content-type", JSON), *self.headers, *headers]
+            await self.responder.respond(status, content, data)
         else:  # a client that takes only SSE gets the result as a one-event stream
             await self._start()
             await self._write(data, final=True)
             await self.responder.end_stream()
+
+    async def fail(self, request_id: Any, exc: MCPError, *, status: int | None = None) -> None:
+        """End the answer with an error: the one place an `MCPError` becomes a response.
+
+        Before anything was sent it is the whole answer, with the error's HTTP status and
+        headers; on a stream already under way it is the stream's last event."""
+        if self.info is not None:
+            self.info.error = exc.code
+        status = exc.status if status is None else status
+        await self.finish(jsonrpc.error(request_id, exc), status, list(exc.headers.items()))
 
     async def _start(self) -> None:
         self.started = True

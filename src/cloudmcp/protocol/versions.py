@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 #: The stateless revision: per-request `_meta`, no sessions, MRTR, `subscriptions/listen`.
-MODERN = "2026-07-28"
+STATELESS = "2026-07-28"
 #: Handshake revisions: `initialize`, `Mcp-Session-Id`, server-to-client requests over SSE.
 LEGACY = ("2025-11-25", "2025-06-18", "2025-03-26")
-SUPPORTED = (MODERN, *LEGACY)
+SUPPORTED = (STATELESS, *LEGACY)
 
 
 def negotiate(requested: object) -> str:

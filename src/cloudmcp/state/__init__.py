@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from cloudmcp.errors import StoreUnavailable
 from cloudmcp.settings import Settings
-from cloudmcp.state.store import Event, Store, StoreUnavailable
+from cloudmcp.state.store import Event, Store
 
 __all__ = ["Event", "Store", "StoreUnavailable", "open_store"]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cloudmcp.errors import StoreUnavailable
 from cloudmcp.state.counters import StateCounters
-from cloudmcp.state.store import Store, StoreUnavailable
+from cloudmcp.state.store import Store
 
 
 class ToolCache:

@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
+from cloudmcp.errors import StoreUnavailable
 from cloudmcp.state.counters import StateCounters
 from cloudmcp.state.memory import MemoryStore
-from cloudmcp.state.store import Store, StoreUnavailable
+from cloudmcp.state.store import Store
 
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
 
@@ -72,14 +73,18 @@ class RateLimiter:
         self.fallback = False
         self._local = MemoryStore()
 
-    async def check(self, principal: str, tool: str | None = None) -> Exceeded | None:
-        """Count one request of `principal` (a call of `tool`); what refuses it, if anything."""
+    async def check(
+        self, principal: str, tool: str | None = None, tool_limit: Limit | None = None
+    ) -> Exceeded | None:
+        """Count one request of `principal` (a call of `tool`, limited to `tool_limit` or
+        what `per_tool` says); what refuses it, if anything."""
         if self.per_principal is not None:
             exceeded = await self._hit(f"principal:{principal}", self.per_principal, "principal")
             if exceeded is not None:
                 return exceeded
-        tool_limit = self.per_tool.get(tool) if tool is not None else None
-        if tool_limit is not None:
+        if tool_limit is None and tool is not None:
+            tool_limit = self.per_tool.get(tool)
+        if tool_limit is not None and tool is not None:
             return await self._hit(f"tool:{tool}:{principal}", tool_limit, f"tool {tool}")
         return None
 

@@ -28,8 +28,9 @@ from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from cloudmcp.errors import StoreUnavailable
 from cloudmcp.eventloop import running_loop
-from cloudmcp.state.store import Event, Store, StoreUnavailable
+from cloudmcp.state.store import Event, Store
 
 # Errors that mean "Redis is not there right now", as opposed to a bug in a command.
 _OUTAGE = (

@@ -20,10 +20,6 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 
-class StoreUnavailable(Exception):
-    """The backend cannot be reached; stateful operations fail until it returns."""
-
-
 class Event(NamedTuple):
     log: str
     id: str

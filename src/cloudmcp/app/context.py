@@ -14,6 +14,9 @@ from typing import Any, Protocol
 
 import msgspec
 
+from cloudmcp.errors import InputRequired
+from cloudmcp.protocol.errors import missing_capability
+
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 # Which client capability each kind of input request needs.
@@ -22,14 +25,6 @@ CAPABILITY_FOR = {
     "sampling/createMessage": "sampling",
     "roots/list": "roots",
 }
-
-
-class InputRequired(Exception):
-    """Raised by an ask that the client has not answered yet (2026-07-28 MRTR)."""
-
-    def __init__(self, requests: dict[str, dict[str, Any]]) -> None:
-        super().__init__("input required")
-        self.requests = requests
 
 
 class Exchange(Protocol):
@@ -117,8 +112,6 @@ class Context(msgspec.Struct, kw_only=True):
         """Fail the request with -32021 unless the client declared these capabilities."""
         missing = [name for name in capabilities if name not in self.client_capabilities]
         if missing:
-            from cloudmcp.protocol.errors import missing_capability
-
             raise missing_capability(*missing)
 
     async def ask(self, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -174,3 +167,6 @@ class Context(msgspec.Struct, kw_only=True):
         answer = await self._ask_one("roots/list", {})
         roots: list[dict[str, Any]] = answer.get("roots", [])
         return roots
+
+
+__all__ = ["CAPABILITY_FOR", "LOG_LEVELS", "Context", "ElicitResult", "Exchange", "InputRequired"]

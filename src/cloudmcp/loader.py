@@ -7,13 +7,10 @@ import importlib.util
 import os
 import sys
 
-from cloudmcp.app.application import MCPApp
+from cloudmcp.application import MCPApp
+from cloudmcp.errors import AppNotFound
 
 DEFAULT_TARGET = "cloudmcp.example:app"
-
-
-class AppNotFound(Exception):
-    """The target names no `MCPApp`; the message says what was wrong."""
 
 
 def load_app(target: str | None = None) -> MCPApp:

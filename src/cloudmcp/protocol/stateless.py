@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cloudmcp.app.context import CAPABILITY_FOR, Context
+from cloudmcp.app.registry import Registry
+from cloudmcp.errors import InputRequired, MCPError
 from cloudmcp.protocol import jsonrpc
-from cloudmcp.protocol.context import CAPABILITY_FOR, Context, InputRequired
+from cloudmcp.protocol.call import Call
+from cloudmcp.protocol.closing import Closing
 from cloudmcp.protocol.errors import (
-    INTERNAL_ERROR,
-    MCPError,
     header_mismatch,
+    internal_error,
     invalid_params,
-    invalid_request,
     method_not_found,
     missing_capability,
     unsupported_version,
 )
-from cloudmcp.protocol.features import CACHEABLE, MAY_REQUIRE_INPUT, Method
+from cloudmcp.protocol.features import Features
 from cloudmcp.protocol.streams import ResponseStream
 from cloudmcp.protocol.transport import (
     KEEPALIVE,
@@ -35,10 +38,13 @@ from cloudmcp.protocol.transport import (
     Responder,
     sse_event,
 )
-from cloudmcp.protocol.versions import MODERN, SUPPORTED
+from cloudmcp.protocol.versions import STATELESS, SUPPORTED
+from cloudmcp.settings import Settings
+from cloudmcp.state.keys import Keys
+from cloudmcp.state.store import Store
 
-if TYPE_CHECKING:
-    from cloudmcp.protocol.engine import Engine
+if TYPE_CHECKING:  # sealing is built on the first MRTR request, off the cold path
+    from cloudmcp.protocol.sealing import KeyRing
 
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
@@ -47,8 +53,8 @@ META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 META_SERVER = "io.modelcontextprotocol/serverInfo"
 META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
 
-#: Methods whose `Mcp-Name` header mirrors a body field.
-NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+#: Resources one `subscriptions/listen` stream may follow: each costs a log read.
+MAX_SUBSCRIPTIONS = 100
 #: subscriptions/listen filter fields, and the notification each lets through.
 LIST_CHANGED = {
     "toolsListChanged": ("tools", "notifications/tools/list_changed"),
@@ -107,7 +113,7 @@ class _Exchange:
         ]
         if missing:
             raise missing_capability(*dict.fromkeys(missing))
-        answered = {k: self.answers[k] for k in requests if _valid_answer(self.answers.get(k))}
+        answered = {k: self.answers[k] for k in requests if isinstance(self.answers.get(k), dict)}
         self.used.update(answered)
         unanswered = {k: r for k, r in requests.items() if k not in answered}
         if unanswered:
@@ -115,117 +121,55 @@ class _Exchange:
         return answered
 
 
-def _valid_answer(answer: Any) -> bool:
-    return isinstance(answer, dict)
+class Stateless:
+    """Serves 2026-07-28 requests: each stands alone."""
 
-
-class Modern:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    async def post(
-        self, request: HttpRequest, message: dict[str, Any], accept: Accept, responder: Responder
+    def __init__(
+        self,
+        registry: Registry,
+        features: Features,
+        store: Store,
+        keys: Keys,
+        settings: Settings,
+        closing: Closing,
+        *,
+        keyring: Callable[[], KeyRing],
+        cache_scope: str,
     ) -> None:
-        request_id = message.get("id")
-        try:
-            if "method" not in message:
-                raise invalid_request("clients send no responses in this protocol revision")
-            if request_id is None:  # a notification: accepted, nothing to answer
-                await responder.respond(202, [], b"")
-                return
-            await self._request(request, message, accept, responder)
-        except MCPError as exc:
-            await self.engine.reply_error(request, responder, request_id, exc)
+        self.registry = registry
+        self.features = features
+        self.store = store
+        self.keys = keys
+        self.settings = settings
+        self.closing = closing
+        #: The MRTR `requestState` key ring, built on first use.
+        self.keyring = keyring
+        self.cache_scope = cache_scope
 
-    def _check(self, request: HttpRequest, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """The request's `_meta` once headers and body agree; raises the spec's errors."""
-        meta = params.get("_meta")
-        if (
-            not isinstance(meta, dict)
-            or not isinstance(meta.get(META_VERSION), str)
-            or not isinstance(meta.get(META_CAPABILITIES), dict)
-        ):
-            raise MCPError(
-                -32602,
-                f"Invalid params: _meta must carry {META_VERSION} and {META_CAPABILITIES}",
-                status=400,
-            )
-        headers = request.headers
-        version = meta[META_VERSION]
-        header_version = headers.get("mcp-protocol-version")
-        if header_version is None:
-            raise header_mismatch("the MCP-Protocol-Version header is required")
-        if header_version.strip() != version:
-            raise header_mismatch(
-                f"MCP-Protocol-Version header {header_version!r} does not match body {version!r}"
-            )
-        if version != MODERN:
-            raise unsupported_version(version, SUPPORTED)
-        header_method = headers.get("mcp-method")
-        if header_method is None:
-            raise header_mismatch("the Mcp-Method header is required")
-        if header_method.strip(" \t") != method:
-            raise header_mismatch(f"Mcp-Method header {header_method!r} does not match {method!r}")
-        field = NAMED.get(method)
-        if field is not None:
-            name_header = headers.get("mcp-name")
-            if name_header is None:
-                raise header_mismatch("the Mcp-Name header is required for " + method)
-            if decode_header(name_header) != params.get(field):
-                raise header_mismatch(f"Mcp-Name header does not match params.{field}")
-        return meta
-
-    def _check_params_headers(self, request: HttpRequest, params: dict[str, Any]) -> None:
-        tool = self.engine.app.tools.get(params.get("name"))  # type: ignore[arg-type]
-        if tool is None or not tool.signature.headers:
-            return
-        arguments = params.get("arguments")
-        arguments = arguments if isinstance(arguments, dict) else {}
-        for header, argument in tool.signature.headers.items():
-            expected = _header_text(arguments.get(argument))
-            sent = request.headers.get(f"mcp-param-{header.lower()}")
-            if expected is None:
-                continue
-            if sent is None:
-                raise header_mismatch(f"the Mcp-Param-{header} header is required")
-            if decode_header(sent) != expected:
-                raise header_mismatch(f"Mcp-Param-{header} header does not match {argument!r}")
-
-    async def _request(
-        self, request: HttpRequest, message: dict[str, Any], accept: Accept, responder: Responder
+    async def serve(
+        self, request: HttpRequest, call: Call, accept: Accept, responder: Responder
     ) -> None:
-        engine = self.engine
-        method: str = message["method"]
-        params = message.get("params") or {}
-        info = request.info
-        info.method, info.version = method, MODERN
-        name = params.get(NAMED.get(method, "name"))
-        info.name = name if isinstance(name, str) else None
-        meta = self._check(request, method, params)
-        handler = engine.features.methods.get(method)
-        if handler is None and method not in ("server/discover", "subscriptions/listen"):
-            raise method_not_found(method, status=404)
-        if method == "tools/call":
-            self._check_params_headers(request, params)
-        request_id = message["id"]
-        if method == "server/discover":
-            await self._finish(responder, accept, request_id, method, engine.discover())
+        """Answer one request; raises `MCPError` for what is refused before it runs."""
+        meta = self._check(request, call)
+        if not call.known:
+            raise method_not_found(call.method, status=404)
+        if call.method == "tools/call":
+            self._check_params_headers(request, call)
+        if call.method == "subscriptions/listen":
+            await self._listen(call, responder)
             return
-        if method == "subscriptions/listen":
-            await self._listen(request_id, params, responder)
+        stream = ResponseStream(responder, accept, [], info=request.info)
+        if call.method == "server/discover":
+            await stream.finish(jsonrpc.result(call.id, self.decorate(self.discover(), True)))
             return
-        assert handler is not None  # nosec B101 - for mypy: checked above, None is 404
         capabilities = meta[META_CAPABILITIES]
-        stream = ResponseStream(responder, accept, [])
-        answers: dict[str, Any] = {}
-        if method in MAY_REQUIRE_INPUT:
-            answers = self._answers(request, method, params)
+        answers = self._answers(request, call) if call.spec.asks else {}
         exchange = _Exchange(stream, capabilities, answers)
         log_level = meta.get(META_LOG_LEVEL)
         ctx = Context(
-            request_id=request_id,
-            method=method,
-            protocol_version=MODERN,
+            request_id=call.id,
+            method=call.method,
+            protocol_version=STATELESS,
             client_capabilities=capabilities,
             client_info=meta.get(META_CLIENT),
             meta=meta,
@@ -236,50 +180,112 @@ class Modern:
             log_level=log_level if isinstance(log_level, str) else None,
         )
         with responder.cancelled_on_disconnect():  # closing the stream cancels the request
-            await self._run(request, handler, params, ctx, exchange, stream)
+            await self._run(request, call, ctx, exchange, stream)
+
+    def discover(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "supportedVersions": list(SUPPORTED),
+            "capabilities": self.registry.capabilities(),
+        }
+        if self.registry.instructions:
+            result["instructions"] = self.registry.instructions
+        return result
+
+    def _check(self, request: HttpRequest, call: Call) -> dict[str, Any]:
+        """The request's `_meta` once headers and body agree; raises the spec's errors."""
+        meta = call.params.get("_meta")
+        if (
+            not isinstance(meta, dict)
+            or not isinstance(meta.get(META_VERSION), str)
+            or not isinstance(meta.get(META_CAPABILITIES), dict)
+        ):
+            raise invalid_params(
+                f"_meta must carry {META_VERSION} and {META_CAPABILITIES}", status=400
+            )
+        headers = request.headers
+        version = meta[META_VERSION]
+        header_version = headers.get("mcp-protocol-version")
+        if header_version is None:
+            raise header_mismatch("the MCP-Protocol-Version header is required")
+        if header_version.strip() != version:
+            raise header_mismatch(
+                f"MCP-Protocol-Version header {header_version!r} does not match body {version!r}"
+            )
+        if version != STATELESS:
+            raise unsupported_version(version, SUPPORTED)
+        header_method = headers.get("mcp-method")
+        if header_method is None:
+            raise header_mismatch("the Mcp-Method header is required")
+        if header_method.strip(" \t") != call.method:
+            raise header_mismatch(
+                f"Mcp-Method header {header_method!r} does not match {call.method!r}"
+            )
+        field = call.spec.target if call.spec.stateless else None
+        if field is not None:
+            name_header = headers.get("mcp-name")
+            if name_header is None:
+                raise header_mismatch("the Mcp-Name header is required for " + call.method)
+            if decode_header(name_header) != call.params.get(field):
+                raise header_mismatch(f"Mcp-Name header does not match params.{field}")
+        return meta
+
+    def _check_params_headers(self, request: HttpRequest, call: Call) -> None:
+        tool = call.tool
+        if tool is None or not tool.headers:
+            return
+        arguments = call.params.get("arguments")
+        arguments = arguments if isinstance(arguments, dict) else {}
+        for header, argument in tool.headers.items():
+            expected = _header_text(arguments.get(argument))
+            sent = request.headers.get(f"mcp-param-{header.lower()}")
+            if expected is None:
+                continue
+            if sent is None:
+                raise header_mismatch(f"the Mcp-Param-{header} header is required")
+            if decode_header(sent) != expected:
+                raise header_mismatch(f"Mcp-Param-{header} header does not match {argument!r}")
 
     async def _run(
         self,
         request: HttpRequest,
-        handler: Method,
-        params: dict[str, Any],
+        call: Call,
         ctx: Context,
         exchange: _Exchange,
         stream: ResponseStream,
     ) -> None:
-        engine, method, request_id, info = self.engine, ctx.method, ctx.request_id, request.info
         try:
-            result = await engine.run(handler, params, ctx)
+            result = await self.features.run(call, ctx)
         except InputRequired as needed:
-            if method not in MAY_REQUIRE_INPUT:  # the spec allows asking on three methods only
-                error = MCPError(INTERNAL_ERROR, f"{method} cannot ask the client for input")
-                await stream.finish(jsonrpc.error(request_id, error))
+            if not call.spec.asks:  # the spec allows asking on three methods only
+                error = internal_error(f"{call.method} cannot ask the client for input")
+                await stream.fail(call.id, error)
                 return
-            state = engine.keyring.seal(
-                {"q": _fingerprint(request, method, params), "r": exchange.used},
-                engine.settings.state_ttl,
+            state = self.keyring().seal(
+                {"q": _fingerprint(request, call), "r": exchange.used},
+                self.settings.state_ttl,
             )
             interim = {
                 "resultType": "input_required",
                 "inputRequests": needed.requests,
                 "requestState": state,
             }
-            await stream.finish(jsonrpc.result(request_id, interim))
+            await stream.finish(jsonrpc.result(call.id, interim))
             return
         except MCPError as exc:
-            info.error = exc.code
-            await stream.finish(jsonrpc.error(request_id, exc), exc.status)
+            await stream.fail(call.id, exc)
             return
-        info.tool_error = result.get("isError") is True
-        cacheable = method in CACHEABLE and "requestState" not in params
-        await stream.finish(jsonrpc.result(request_id, self.decorate(result, cacheable)))
+        request.info.tool_error = result.get("isError") is True
+        cacheable = call.spec.cacheable and "requestState" not in call.params
+        answer = self.features.encode(call, result, lambda r: self.decorate(r, cacheable))
+        await stream.finish(answer)
 
-    def _answers(self, request: HttpRequest, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _answers(self, request: HttpRequest, call: Call) -> dict[str, Any]:
         """Answers gathered so far: from the sealed state, then from this retry."""
         answers: dict[str, Any] = {}
+        params = call.params
         if "requestState" in params:
-            state = self.engine.keyring.open(params["requestState"])
-            if state.get("q") != _fingerprint(request, method, params):
+            state = self.keyring().open(params["requestState"])
+            if state.get("q") != _fingerprint(request, call):
                 raise invalid_params("requestState belongs to a different request")
             answers.update(state.get("r") or {})
         if "inputResponses" in params:
@@ -291,30 +297,18 @@ class Modern:
 
     def decorate(self, result: dict[str, Any], cacheable: bool) -> dict[str, Any]:
         result["resultType"] = "complete"
-        result["_meta"] = {**(result.get("_meta") or {}), META_SERVER: self.engine.server_info}
+        result["_meta"] = {**(result.get("_meta") or {}), META_SERVER: self.registry.server_info}
         if cacheable:
-            result.setdefault("ttlMs", self.engine.settings.list_ttl_ms)
-            result.setdefault("cacheScope", self.engine.cache_scope)
+            result.setdefault("ttlMs", self.settings.list_ttl_ms)
+            result.setdefault("cacheScope", self.cache_scope)
         return result
 
-    async def _finish(
-        self,
-        responder: Responder,
-        accept: Accept,
-        request_id: Any,
-        method: str,
-        result: dict[str, Any],
-    ) -> None:
-        stream = ResponseStream(responder, accept, [])
-        await stream.finish(jsonrpc.result(request_id, self.decorate(result, method in CACHEABLE)))
-
-    async def _listen(self, request_id: Any, params: dict[str, Any], responder: Responder) -> None:
+    async def _listen(self, call: Call, responder: Responder) -> None:
         """`subscriptions/listen`: an open stream of the change notifications asked for."""
-        wanted = params.get("notifications") or {}
+        wanted = call.params.get("notifications") or {}
         if not isinstance(wanted, dict):
             raise invalid_params('"notifications" must be an object')
-        engine = self.engine
-        capabilities = engine.features.capabilities()
+        capabilities = self.registry.capabilities()
         granted: dict[str, Any] = {}
         allowed: set[str] = set()
         for field, (capability, notification) in LIST_CHANGED.items():
@@ -322,24 +316,28 @@ class Modern:
                 granted[field] = True
                 allowed.add(notification)
         uris = wanted.get("resourceSubscriptions")
-        logs = {engine.keys.notifications: await engine.store.tail(engine.keys.notifications)}
+        if isinstance(uris, list) and len(uris) > MAX_SUBSCRIPTIONS:
+            raise invalid_params(f"at most {MAX_SUBSCRIPTIONS} resourceSubscriptions per stream")
+        store, keys = self.store, self.keys
+        logs = {keys.notifications: await store.tail(keys.notifications)}
         if isinstance(uris, list) and "resources" in capabilities:
             uris = [uri for uri in uris if isinstance(uri, str)]
             granted["resourceSubscriptions"] = uris
             allowed.add("notifications/resources/updated")
             for uri in uris:
-                key = engine.keys.resource(uri)
-                logs[key] = await engine.store.tail(key)
-        tag = {META_SUBSCRIPTION: request_id}
+                key = keys.resource(uri)
+                logs[key] = await store.tail(key)
+        tag = {META_SUBSCRIPTION: call.id}
         await responder.start_stream(SSE_HEADERS)
         ack = {"_meta": tag, "notifications": granted}
         await responder.write(
             _event(jsonrpc.notification("notifications/subscriptions/acknowledged", ack))
         )
+        closing = self.closing
         with responder.cancelled_on_disconnect():
-            while not responder.closed and not engine.closing:
-                events = await engine.read_events(logs, timeout=engine.settings.sse_keepalive)
-                if not events and not engine.closing:
+            while not responder.closed and not closing.closing:
+                events = await closing.read(logs, timeout=self.settings.sse_keepalive)
+                if not events and not closing.closing:
                     await responder.write(KEEPALIVE)
                 for event in events:
                     logs[event.log] = event.id
@@ -349,8 +347,8 @@ class Modern:
                     note["params"] = {**(note.get("params") or {}), "_meta": tag}
                     await responder.write(_event(note))
             # The server ends the subscription: say so with a result, then close.
-            closing = {"resultType": "complete", "_meta": tag}
-            await responder.write(_event(jsonrpc.result(request_id, closing)))
+            done = {"resultType": "complete", "_meta": tag}
+            await responder.write(_event(jsonrpc.result(call.id, done)))
             await responder.end_stream()
 
 
@@ -358,11 +356,12 @@ def _event(message: dict[str, Any]) -> bytes:
     return sse_event(jsonrpc.encode(message))
 
 
-def _fingerprint(request: HttpRequest, method: str, params: dict[str, Any]) -> str:
+def _fingerprint(request: HttpRequest, call: Call) -> str:
     """Binds sealed state to one request: its method, target, arguments and caller."""
     import hashlib  # MRTR only: kept off the cold path of every other request
 
+    params = call.params
     target = {k: params.get(k) for k in ("name", "uri", "arguments")}
     principal = getattr(request.principal, "id", request.principal)
-    digest = hashlib.sha256(jsonrpc.encode_canonical([method, target, str(principal)]))
+    digest = hashlib.sha256(jsonrpc.encode_canonical([call.method, target, str(principal)]))
     return digest.hexdigest()[:32]
