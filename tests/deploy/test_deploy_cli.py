@@ -23,7 +23,7 @@ def test_render_writes_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[
         ".dockerignore",
         "cloudbuild.yaml",
         "release/release.py",
-        "release/probe.py",
+        "release/cloudmcp/ops/probe.py",
         "terraform/dns_failover.tf",
         "terraform/staging.tfvars",
         "terraform/production.tfvars",

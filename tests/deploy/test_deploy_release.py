@@ -4,7 +4,7 @@ The cloud CLIs (`gcloud`, `aws`) are the one thing that cannot run here: recorde
 every call and answer from the scenario (the service's traffic, the tagged URL pointing at a
 loopback `cloudmcp serve`). The probes are real MCP sessions over HTTP with auth on, the
 credential read through the recorded secret store. The release script runs as the pipeline runs
-it: the rendered `release/release.py` beside `release/probe.py`, under a Python where cloudmcp is
+it: the rendered `release/release.py` beside its slice of cloudmcp, under a Python where cloudmcp is
 not installed.
 """
 

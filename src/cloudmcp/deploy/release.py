@@ -15,33 +15,27 @@ failure points `live` back at the previous version alone.
 When auth is on, the probe's credential is the first key of the API keys secret, read from the
 cloud's secret store and sent as a bearer token; it never appears in an argument list or a log.
 
-The cloud pipeline runs this file as rendered beside `probe.py` (`cloudmcp deploy render`
-copies both) in the cloud CLI images, where cloudmcp's dependencies are not installed: it uses
-the standard library and the probe only, and every cloud action is a `gcloud` or `aws` call.
+The cloud pipeline runs this file as rendered into `release/`, beside the slice of cloudmcp it
+needs (the probe and the exception tree, which use only the standard library), in the cloud
+CLI images, where cloudmcp's dependencies are not installed. Every cloud action is a `gcloud`
+or `aws` call.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import subprocess  # nosec B404 - runs the cloud CLIs with argument lists, never a shell
 import sys
 import time
 from collections.abc import Callable, Sequence
-from types import ModuleType
 from typing import Any
+
+from cloudmcp.ops import probe
 
 
 class ReleaseError(Exception):
     """A step failed; traffic has been put back."""
-
-
-def _probe_module() -> ModuleType:
-    try:
-        return importlib.import_module("cloudmcp.ops.probe")
-    except ImportError:  # rendered beside probe.py, in an image without cloudmcp's dependencies
-        return importlib.import_module("probe")
 
 
 def say(message: str) -> None:
@@ -92,11 +86,10 @@ class Prober:
         self.mcp_path = mcp_path
         self.health_path = health_path
         self.headers = {"authorization": f"Bearer {credential}"} if credential else {}
-        self.module = _probe_module()
 
     def check(self, base_url: str, what: str) -> None:
         base = base_url.rstrip("/")
-        target = self.module.probe(
+        target = probe.probe(
             base + self.mcp_path, headers=self.headers, health_url=base + self.health_path
         )
         for step in target.steps:

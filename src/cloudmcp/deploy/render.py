@@ -21,15 +21,28 @@ class RenderedFile:
     text: str
 
 
-def release_files() -> list[RenderedFile]:
-    """The release script and the probe it runs, as the pipeline's cloud CLI steps run them."""
-    from cloudmcp.deploy import release
-    from cloudmcp.ops import probe
+# What release/release.py imports, copied beside it as a package of their own: the release
+# steps run in the cloud CLI images, where cloudmcp's dependencies are not installed. Each of
+# these uses only the standard library (tests/deploy run the copy under a bare Python).
+RELEASE_MODULES = ("cloudmcp/errors.py", "cloudmcp/ops/probe.py")
+RELEASE_PACKAGE_DOC = '"""The slice of cloudmcp the release script runs with."""\n'
 
-    return [
+
+def release_files() -> list[RenderedFile]:
+    """The release script and the modules it imports, as the pipeline's CLI steps run them."""
+    from cloudmcp.deploy import release
+
+    source = Path(release.__file__).resolve().parents[2]
+    files = [
         RenderedFile("release/release.py", Path(release.__file__).read_text(encoding="utf-8")),
-        RenderedFile("release/probe.py", Path(probe.__file__).read_text(encoding="utf-8")),
+        RenderedFile("release/cloudmcp/__init__.py", RELEASE_PACKAGE_DOC),
+        RenderedFile("release/cloudmcp/ops/__init__.py", RELEASE_PACKAGE_DOC),
     ]
+    files += [
+        RenderedFile(f"release/{module}", (source / module).read_text(encoding="utf-8"))
+        for module in RELEASE_MODULES
+    ]
+    return files
 
 
 def render_all(

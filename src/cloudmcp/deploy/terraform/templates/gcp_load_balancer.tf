@@ -143,13 +143,25 @@ resource "google_compute_security_policy" "mcp" {
 
   rule {
     action   = "deny(403)"
+    priority = 1900
+    preview  = false
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('cve-canary')"
+      }
+    }
+    description = "Google's preconfigured CVE rules (Log4Shell among them)"
+  }
+
+  rule {
+    action   = "deny(403)"
     priority = 2000
     match {
       expr {
-        expression = "evaluatePreconfiguredWaf('sqli-v33-stable', {'sensitivity': 1}) || evaluatePreconfiguredWaf('xss-v33-stable', {'sensitivity': 1}) || evaluatePreconfiguredWaf('cve-canary', {'sensitivity': 1})"
+        expression = "evaluatePreconfiguredWaf('sqli-v33-stable', {'sensitivity': 1}) || evaluatePreconfiguredWaf('xss-v33-stable', {'sensitivity': 1})"
       }
     }
-    description = "Google's preconfigured SQLi, XSS and CVE rules"
+    description = "Google's preconfigured SQLi and XSS rules"
   }
 
   rule {
