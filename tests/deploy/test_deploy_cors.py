@@ -19,6 +19,9 @@ from test_deploy_start_command import wait_until_healthy
 
 from cloudmcp.aws_lambda.cors import Cors
 
+# Starts servers, Redis or the validators: integration tests (tests/conftest.py).
+pytestmark = pytest.mark.integration
+
 ORIGINS = "https://app.example.com,https://admin.example.com"
 
 

@@ -18,8 +18,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from deploy_support import free_port
 from test_deploy_start_command import wait_until_healthy
+
+# Starts servers, Redis or the validators: integration tests (tests/conftest.py).
+pytestmark = pytest.mark.integration
 
 
 def status(url: str) -> tuple[int, dict[str, object]]:

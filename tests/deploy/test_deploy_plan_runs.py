@@ -23,6 +23,9 @@ from deploy_support import EXAMPLES
 from cloudmcp.deploy.config import load_config
 from cloudmcp.deploy.plan import build_plan, render_plan
 
+# Starts servers, Redis or the validators: integration tests (tests/conftest.py).
+pytestmark = pytest.mark.integration
+
 SIMULATOR = r"""#!{python}
 import json, os, sys
 

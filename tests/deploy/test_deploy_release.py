@@ -23,6 +23,9 @@ import pytest
 from deploy_support import free_port, render
 from test_deploy_start_command import wait_until_healthy
 
+# Starts servers, Redis or the validators: integration tests (tests/conftest.py).
+pytestmark = pytest.mark.integration
+
 API_KEY = "release-probe-key-0123456789abcdef"
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 

@@ -23,6 +23,9 @@ from deploy_support import (
 
 from cloudmcp.deploy.terraform.references import check_module, check_var_file
 
+# Starts servers, Redis or the validators: integration tests (tests/conftest.py).
+pytestmark = pytest.mark.integration
+
 # Variables the plan passes with -var instead of a var file.
 SUPPLIED_ON_COMMAND_LINE = ("image_tag",)
 
@@ -75,6 +78,32 @@ def test_cfn_lint_serverless_rules_find_nothing(rendered: Rendered) -> None:
         "--append-rules", "cfn_lint_serverless.rules", "--", template,
     )  # fmt: skip
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_cfn_lint_serverless_rules_run(tmp_path: Path) -> None:
+    # Proves the serverless rules are loaded: a function without a log group and retention.
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        json.dumps(
+            {
+                "Transform": "AWS::Serverless-2016-10-31",
+                "Resources": {
+                    "Fn": {
+                        "Type": "AWS::Serverless::Function",
+                        "Properties": {
+                            "PackageType": "Image",
+                            "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1",
+                        },
+                    }
+                },
+            }
+        )
+    )
+    lint = run(
+        "cfn-lint", "--regions", "us-east-1", "--format", "parseable",
+        "--append-rules", "cfn_lint_serverless.rules", "--", template,
+    )  # fmt: skip
+    assert lint.returncode != 0 and "WS1004" in lint.stdout
 
 
 def test_sam_transform_rejects_an_invalid_template(tmp_path: Path) -> None:

@@ -289,6 +289,13 @@ def _smoke_test(
         targets = [f'"$(terraform -chdir={tf} output -raw cloud_run_url){MCP_PATH}"']
         if config.aws is not None and config.aws.deployer == "terraform":
             targets.append(f'"$(terraform -chdir={tf} output -raw http_api_endpoint){MCP_PATH}"')
+        elif config.aws is not None and config.aws.api in ("http", "both"):
+            output = "Stacks[0].Outputs[?OutputKey=='HttpApiMcpUrl'].OutputValue"
+            targets.append(
+                f'"$(aws cloudformation describe-stacks --region={config.aws.region} '
+                f'--stack-name={config.service.name}-{environment} --query "{output}" '
+                '--output text)"'
+            )
     step = Step("Smoke-test the public endpoint")
     header = ""
     if "API_KEYS" in config.secrets:
