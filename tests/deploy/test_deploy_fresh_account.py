@@ -181,6 +181,21 @@ def test_defect_7_the_dockerfile_is_inside_the_build_context(
     assert re.search(r"gcloud builds submit .*_OUT=deploy\S* \.$", text, re.M)
 
 
+def test_the_first_build_copies_the_image_to_ecr_before_terraform_needs_it(
+    full: Rendered,
+) -> None:
+    # `_DEPLOY=false` (the plan's first build) must still reach ECR: the function is created
+    # from that image; only the releases wait for a deployed service.
+    steps = {
+        step["id"]: step["args"][-1] for step in yaml_file(full.out / "cloudbuild.yaml")["steps"]
+    }
+    for copy in ("push", "aws-identity", "ecr-login", "ecr-push"):
+        assert "_DEPLOY" not in steps[copy], copy
+    for release in ("deploy-no-traffic", "release-gcp", "release-aws"):
+        assert '[ "${_DEPLOY}" = "true" ] ||' in steps[release], release
+    assert "docker push" in steps["ecr-push"] and "docker login" in steps["ecr-push"]
+
+
 def test_defect_8_managed_redis_creates_its_networks(full: Rendered) -> None:
     found = resources(hcl_module(full.terraform))
     for name in (

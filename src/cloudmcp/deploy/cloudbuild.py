@@ -163,14 +163,14 @@ def _aws_steps(config: DeployConfig) -> list[dict[str, Any]]:
         "AWS_ROLE_SESSION_NAME=cloudbuild-${BUILD_ID}",
         "AWS_REGION=${_AWS_REGION}",
     ]
+    # The copy to ECR runs on the first build too (_DEPLOY=false): Terraform creates the
+    # function from that image.
     identity = (
         "set -euo pipefail\n"
-        + DEPLOY_GUARD
         + f"gcloud auth print-identity-token --audiences=sts.amazonaws.com > {AWS_TOKEN}\n"
     )
     login = (
         "set -euo pipefail\n"
-        + DEPLOY_GUARD
         + f"aws ecr get-login-password > {ECR_PASSWORD}\n"
         + "# An IMMUTABLE repository refuses a second push of a tag: a rerun skips the copy.\n"
         + f"if aws ecr describe-images --repository-name={RUN_SERVICE} "
@@ -179,7 +179,6 @@ def _aws_steps(config: DeployConfig) -> list[dict[str, Any]]:
     )
     push = (
         "set -euo pipefail\n"
-        + DEPLOY_GUARD
         + f'[ -f {ECR_HAS_IMAGE} ] && {{ echo "{ECR_IMAGE} is in ECR already"; exit 0; }}\n'
         + f"docker login --username=AWS --password-stdin {ECR_HOST} < {ECR_PASSWORD}\n"
         + f"docker tag {IMAGE}:${{COMMIT_SHA}} {ECR_IMAGE}\n"
@@ -217,8 +216,8 @@ def _aws_steps(config: DeployConfig) -> list[dict[str, Any]]:
         )
     finish = (
         "set -euo pipefail\n"
-        + DEPLOY_GUARD
         + f"trap 'rm -f {AWS_TOKEN} {ECR_PASSWORD}' EXIT\n"
+        + DEPLOY_GUARD
         + release
     )
     return [

@@ -116,6 +116,9 @@ resource "google_cloud_run_v2_service" "mcp" {
   depends_on = [
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.run_reads,
+    # @if managed_redis
+    google_secret_manager_secret_version.redis_url,
+    # @endif
   ]
 }
 
