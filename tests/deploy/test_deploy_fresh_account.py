@@ -175,8 +175,15 @@ def test_defect_7_the_dockerfile_is_inside_the_build_context(
     code = main(["deploy", "render", "--config", str(config), "--out", str(tmp_path / "out")])
     assert code == 2
     assert "must be inside the build context" in capsys.readouterr().err
-    # The plan submits from the config's folder, with the same _OUT.
+    # The plan submits from the config's folder, with the same _OUT, and its own ignore file:
+    # a .gitignore listing the rendered files must not drop them from the upload.
     text = plan_text(full, "staging")
+    assert "--ignore-file=deploy/.gcloudignore" in text
+    ignored = [
+        line for line in (full.out / ".gcloudignore").read_text().splitlines() if line[:1] != "#"
+    ]
+    assert ".git" in ignored
+    assert not any(line.startswith(("deploy", "*.py", "Dockerfile")) for line in ignored)
     assert text.splitlines()[4] == f"cd {full.config_path.parent}"
     assert re.search(r"gcloud builds submit .*_OUT=deploy\S* \.$", text, re.M)
 

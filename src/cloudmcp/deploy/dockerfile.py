@@ -152,3 +152,34 @@ build
 
 def render_dockerignore() -> str:
     return DOCKERIGNORE
+
+
+GCLOUDIGNORE = """\
+# Rendered by `cloudmcp deploy render`: what `gcloud builds submit` leaves out of the upload
+# (the plan passes it with --ignore-file, so a .gitignore that lists the rendered files does not
+# drop them from the build).
+.git
+.github
+.venv
+venv
+.tools
+.env
+.env.*
+*.pem
+*.key
+**/__pycache__
+**/*.pyc
+.pytest_cache
+.mypy_cache
+.ruff_cache
+.hypothesis
+node_modules
+**/.terraform
+**/*.tfstate
+**/*.tfstate.*
+**/.aws-sam
+"""
+
+
+def render_gcloudignore() -> str:
+    return GCLOUDIGNORE

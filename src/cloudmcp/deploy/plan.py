@@ -220,6 +220,7 @@ def build_plan(
         f"gcloud builds submit --project={project} --region={config.gcp.region} "
         f"--config={shlex.quote(out)}/cloudbuild.yaml "
         f"--gcs-source-staging-dir=gs://{project}_cloudbuild/source "
+        f"--ignore-file={shlex.quote(out)}/.gcloudignore "
         f"--service-account=projects/{project}/serviceAccounts/{build_account} "
         f"--substitutions={substitutions}"
     )

@@ -8,7 +8,11 @@ from pathlib import Path
 
 from cloudmcp.deploy.cloudbuild import render_cloudbuild
 from cloudmcp.deploy.config import DeployConfig
-from cloudmcp.deploy.dockerfile import render_dockerfile, render_dockerignore
+from cloudmcp.deploy.dockerfile import (
+    render_dockerfile,
+    render_dockerignore,
+    render_gcloudignore,
+)
 from cloudmcp.deploy.errors import ConfigError
 from cloudmcp.deploy.sam import render_sam
 from cloudmcp.deploy.terraform import render_terraform
@@ -55,6 +59,7 @@ def render_all(
     files = [
         RenderedFile("Dockerfile", render_dockerfile(config, source)),
         RenderedFile(".dockerignore", render_dockerignore()),
+        RenderedFile(".gcloudignore", render_gcloudignore()),
         RenderedFile(
             "cloudbuild.yaml", render_cloudbuild(config, default_environment, out_in_context)
         ),
