@@ -17,7 +17,9 @@ from test_deploy_contents import resources
 
 from cloudmcp.cli import main
 from cloudmcp.deploy.cloudbuild import RUN_SERVICE, build_cloudbuild
+from cloudmcp.deploy.config import load_config
 from cloudmcp.deploy.plan import build_plan, render_plan
+from cloudmcp.deploy.render import render_to
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,57 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
 @pytest.fixture(scope="module")
 def gcp_only(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     return render("pyproject", tmp_path_factory.mktemp("pyproject"))
+
+
+# Small configs that every version of the config reads, so these tests fail on the old render
+# for the defect itself, not for a key it did not know.
+REST_API = """
+[service]
+name = "rest-mcp"
+app = "server:app"
+[gcp]
+project = "acme-rest-mcp"
+region = "us-central1"
+[aws]
+region = "us-east-1"
+deployer = "sam"
+api = "rest"
+[cors]
+allowed_origins = ["https://app.example.com", "https://admin.example.com"]
+[environments.staging]
+"""
+PUBLIC_URL = """
+[service]
+name = "url-mcp"
+app = "server:app"
+[gcp]
+project = "acme-url-mcp"
+region = "us-central1"
+[aws]
+region = "us-east-1"
+function_url = "NONE"
+reserved_concurrency = 20
+"""
+
+
+def render_text(text: str, root: Path, environment: str) -> Rendered:
+    project = root / "project"
+    project.mkdir(parents=True)
+    path = project / "cloudmcp.toml"
+    path.write_text(text)
+    config = load_config(path)
+    render_to(config, path, project / "deploy", environment)
+    return Rendered("inline", config, path, environment, project / "deploy")
+
+
+@pytest.fixture(scope="module")
+def rest(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    return render_text(REST_API, tmp_path_factory.mktemp("rest"), "staging")
+
+
+@pytest.fixture(scope="module")
+def public_url(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    return render_text(PUBLIC_URL, tmp_path_factory.mktemp("url"), "production")
 
 
 def plan_text(rendered: Rendered, environment: str) -> str:
@@ -80,8 +133,8 @@ def test_defect_2_sam_deploy_names_an_image_repository(minimal: Rendered) -> Non
         assert re.search(r"--image-repository=\S+|--resolve-image-repos", command), command
 
 
-def test_defect_3_rest_api_access_logs_have_the_account_role_first(sam_rest: Rendered) -> None:
-    lines = plan_text(sam_rest, "staging").splitlines()
+def test_defect_3_rest_api_access_logs_have_the_account_role_first(rest: Rendered) -> None:
+    lines = plan_text(rest, "staging").splitlines()
     account = next(i for i, line in enumerate(lines) if "aws apigateway update-account" in line)
     assert "path=/cloudwatchRoleArn" in lines[account]
     role = next(i for i, line in enumerate(lines) if "aws iam create-role" in line)
@@ -140,8 +193,9 @@ def test_defect_5_each_environment_has_its_own_state_and_commands_create_or_upda
 
 
 def test_defect_6_no_reservation_unless_asked_and_then_the_quota_is_checked(
-    minimal: Rendered, url: Rendered
+    minimal: Rendered, public_url: Rendered
 ) -> None:
+    url = public_url
     template = yaml_file(minimal.out / "template.yaml")
     assert "ReservedConcurrentExecutions" not in template["Resources"]["McpFunction"]["Properties"]
     lines = plan_text(url, "production").splitlines()
@@ -248,8 +302,8 @@ def test_defect_10_terraform_never_moves_traffic_or_tags(full: Rendered) -> None
     assert "cloud_run_latest_percent" not in text and "lambda_canary_weight" not in text
 
 
-def test_defect_11_cors_is_one_setting_for_every_edge(sam_rest: Rendered, full: Rendered) -> None:
-    template = yaml_file(sam_rest.out / "template.yaml")
+def test_defect_11_cors_is_one_setting_for_every_edge(rest: Rendered, full: Rendered) -> None:
+    template = yaml_file(rest.out / "template.yaml")
     assert "Cors" not in template["Resources"]["McpRestApi"]["Properties"]
     # `Access-Control-Allow-Origin` holds one origin: no API-level list of them.
     assert "'AllowOrigin':" not in str(template)
@@ -278,8 +332,10 @@ def test_defect_12_secrets_and_key_prefix_are_per_environment(full: Rendered) ->
     assert "weather-mcp-api-keys-staging" not in plan_text(full, "production")
 
 
-def test_defect_13_a_public_function_url_has_both_invoke_permissions(url: Rendered) -> None:
-    found = resources(hcl_module(url.terraform))
+def test_defect_13_a_public_function_url_has_both_invoke_permissions(
+    public_url: Rendered,
+) -> None:
+    found = resources(hcl_module(public_url.terraform))
     permission = found["aws_lambda_permission.live_url"]
     actions = {unquote(v) for v in permission["for_each"].values()}
     assert actions == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
