@@ -1,4 +1,10 @@
-"""cloudbuild.yaml: build, push, deploy a tagged revision with no traffic, probe it, shift traffic.
+"""cloudbuild.yaml: one release pipeline for both clouds.
+
+Build (with the last image as cache), push, deploy a tagged Cloud Run revision with no traffic,
+then release/release.py probes it and moves traffic in steps, rolling back on a failure. With
+[aws], the same build copies the image to ECR (keyless: the build's Google identity assumes an
+AWS role) and releases the Lambda side: release.py again on the Terraform path, `sam deploy`
+(CodeDeploy canary with a PreTraffic hook) on the SAM path.
 
 Every environment's settings are rendered into the file and picked at build time by the
 `_ENVIRONMENT` substitution, so one file serves staging and production and nothing about an
@@ -30,8 +36,8 @@ RUN_SERVICE = "${_SERVICE}-${_ENVIRONMENT}"
 ECR_HOST = "${_AWS_ACCOUNT_ID}.dkr.ecr.${_AWS_REGION}.amazonaws.com"
 ECR_IMAGE = ECR_HOST + "/" + RUN_SERVICE + ":${COMMIT_SHA}"
 # Files the AWS steps share through the build's /workspace (removed by the last AWS step).
-AWS_TOKEN = "/workspace/.aws-web-identity-token"
-ECR_PASSWORD = "/workspace/.ecr-password"
+AWS_TOKEN = "/workspace/.aws-web-identity-token"  # nosec B105 - a file path, not a secret
+ECR_PASSWORD = "/workspace/.ecr-password"  # nosec B105 - a file path, not a secret
 ECR_HAS_IMAGE = "/workspace/.ecr-has-image"
 
 # Shell preamble shared by the gcloud steps: the revision tag is derived from the commit so a

@@ -5,8 +5,6 @@ from __future__ import annotations
 from cloudmcp.deploy.config import DeployConfig
 
 LAMBDA_ALIAS = "live"
-# The alias a new Lambda version is probed on (through its own Function URL) before `live` moves.
-CANDIDATE_ALIAS = "candidate"
 CONTAINER_PORT = 8080
 MCP_PATH = "/mcp"
 # The image's Lambda entry point: the runtime interface client calling cloudmcp's handler.
@@ -75,7 +73,3 @@ def state_bucket(project: str) -> str:
 def build_service_account_id(config: DeployConfig, environment: str) -> str:
     # Google service account ids are 6-30 characters: the names are cut to fit.
     return f"{config.service.name[:17].rstrip('-')}-{environment[:6].rstrip('-')}-build"
-
-
-def run_service_name(config: DeployConfig, environment: str) -> str:
-    return f"{config.service.name}-{environment}"

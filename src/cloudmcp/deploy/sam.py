@@ -1,9 +1,9 @@
-"""template.yaml: the Lambda side as an AWS SAM application.
+"""template.yaml: the Lambda side as an AWS SAM application (rendered only when SAM deploys it).
 
 One image function behind an HTTP API and/or a REST API (routes for /mcp and the health and
-readiness paths), an optional Function URL, a `live` alias released by CodeDeploy as a canary
-that rolls back on the alarms defined here. Long forms (`{"Ref": ...}`) are used throughout so
-the file is plain YAML that any parser reads.
+readiness paths), an optional Function URL, a `live` alias released by CodeDeploy as a canary:
+a PreTraffic hook probes the new version first, and alarms on that version roll it back.
+Long forms (`{"Ref": ...}`) are used throughout so the file is plain YAML that any parser reads.
 """
 
 from __future__ import annotations
