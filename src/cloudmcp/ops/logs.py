@@ -166,7 +166,7 @@ def _severity(status: int) -> str:
     return "INFO"
 
 
-def _session_tag(session_id: str) -> bytes:
+def session_tag(session_id: str) -> bytes:
     """A session id is a capability: log a digest that correlates lines, never the id."""
     return hashlib.sha256(session_id.encode()).hexdigest()[:16].encode()
 
@@ -306,7 +306,7 @@ class AccessLog:
             identity = known or request_id_from(platform, forwarded)
             extra = (agents.get(agent) or self._agent_field(agent)) if agent else b""
             if session:
-                extra += b',"session":"%s"' % _session_tag(session)
+                extra += b',"session":"%s"' % session_tag(session)
             traceparent, cloud_trace = traces
             if traceparent or cloud_trace:
                 fields = trace_fields(traceparent, cloud_trace, config)
