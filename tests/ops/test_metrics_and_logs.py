@@ -330,13 +330,21 @@ def test_cloud_run_trace_fields(tmp_path: Path) -> None:
             modern(client, server.url, "tools/list", headers={"traceparent": traceparent})
             cloud = f"{'a' * 32}/12345;o=1"
             modern(client, server.url, "tools/list", headers={"x-cloud-trace-context": cloud})
+            # SEP-414: the MCP client's context in `_meta` outranks the HTTP hop's.
+            meta = {"traceparent": f"00-{'b' * 32}-{'c' * 16}-00"}
+            modern(
+                client, server.url, "tools/list", meta=meta, headers={"traceparent": traceparent}
+            )
         access = [json.loads(line) for line in server.lines() if '"cloudmcp.access"' in line]
-        first, second = access[-2], access[-1]
+        first, second, third = access[-3:]
         assert first["logging.googleapis.com/trace"] == f"projects/my-proj/traces/{trace}"
         assert first["logging.googleapis.com/spanId"] == "00f067aa0ba902b7"
         assert first["logging.googleapis.com/trace_sampled"] is True
         assert second["logging.googleapis.com/trace"] == f"projects/my-proj/traces/{'a' * 32}"
         assert second["logging.googleapis.com/spanId"] == f"{12345:016x}"
+        assert third["logging.googleapis.com/trace"] == f"projects/my-proj/traces/{'b' * 32}"
+        assert third["logging.googleapis.com/trace_sampled"] is False
+        assert third["rpc_id"] == 1
     finally:
         stop(server)
 

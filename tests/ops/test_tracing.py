@@ -4,6 +4,7 @@ headers and from `params._meta` (SEP-414)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from cloudmcp import Context, MCPApp
+from cloudmcp.ops.config import OpsConfig
 from cloudmcp.ops.tracing import Tracing, xray_context
 from cloudmcp.state.memory import MemoryStore
 from cloudmcp.testing import TestClient
@@ -271,6 +273,23 @@ async def test_every_legacy_method_and_notification_gets_its_server_span(
     assert elicit.context.trace_id == tool.context.trace_id
     (sent,) = asked
     assert sent.split("-")[2] == f"{elicit.context.span_id:016x}"
+
+
+async def test_access_lines_name_the_span_s_trace(
+    exporter: InMemorySpanExporter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = traced_app(exporter)
+    http_app = app.http_app(operations=OpsConfig(log_format="json"))
+    transport = httpx.ASGITransport(app=http_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+        body, headers = call("add", {"a": 1, "b": 1})  # no context sent: a new trace
+        await http.post("/mcp", json=body, headers=headers)
+    assert http_app.service.ops is not None
+    http_app.service.ops.flush()
+    span = server_span(exporter)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (access,) = [line for line in lines if line.get("logger") == "cloudmcp.access"]
+    assert access["trace_id"] == f"{span.context.trace_id:032x}"
 
 
 async def test_no_tracer_no_header() -> None:

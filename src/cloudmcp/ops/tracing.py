@@ -32,7 +32,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.trace.span import TraceFlags
 
-from cloudmcp.ops.logs import session_tag
+from cloudmcp.ops.logs import parse_xray, session_tag
 from cloudmcp.ops.summary import error_type
 from cloudmcp.protocol.transport import SESSION_HEADER, Headers, HttpRequest, Responder
 
@@ -48,22 +48,21 @@ def traceparent_of(span: trace.Span) -> str:
 
 
 def xray_context(header: str | None) -> SpanContext | None:
-    """The span context in an AWS `X-Amzn-Trace-Id` (`Root=1-{8 hex}-{24 hex};Parent=
-    {16 hex};Sampled=1`): API Gateway and ALB send it, Lambda sets `_X_AMZN_TRACE_ID`."""
-    if not header:
+    """The span context in an AWS `X-Amzn-Trace-Id` (API Gateway and ALB send it; Lambda
+    sets `_X_AMZN_TRACE_ID`): X-Ray's trace id is a W3C one, written differently."""
+    found = parse_xray(header)
+    if found is None:
         return None
-    fields = dict(part.strip().partition("=")[::2] for part in header.split(";"))
-    root, parent = fields.get("Root", ""), fields.get("Parent", "")
-    pieces = root.split("-")
-    if len(pieces) != 3 or len(pieces[1]) != 8 or len(pieces[2]) != 24 or len(parent) != 16:
+    trace_hex, span_hex, sampled = found
+    if span_hex is None:
         return None
     try:
-        trace_id, span_id = int(pieces[1] + pieces[2], 16), int(parent, 16)
+        trace_id, span_id = int(trace_hex, 16), int(span_hex, 16)
     except ValueError:
         return None
     if not trace_id or not span_id:
         return None
-    flags = TraceFlags(TraceFlags.SAMPLED if fields.get("Sampled") == "1" else 0)
+    flags = TraceFlags(TraceFlags.SAMPLED if sampled else 0)
     return SpanContext(trace_id, span_id, is_remote=True, trace_flags=flags)
 
 
