@@ -275,7 +275,7 @@ async def test_every_legacy_method_and_notification_gets_its_server_span(
     assert sent.split("-")[2] == f"{elicit.context.span_id:016x}"
 
 
-async def test_access_lines_name_the_span_s_trace(
+async def test_access_and_error_lines_name_the_span_s_trace(
     exporter: InMemorySpanExporter, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = traced_app(exporter)
@@ -284,12 +284,20 @@ async def test_access_lines_name_the_span_s_trace(
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         body, headers = call("add", {"a": 1, "b": 1})  # no context sent: a new trace
         await http.post("/mcp", json=body, headers=headers)
+        body, headers = call("fail", {})  # logs the tool's exception
+        await http.post("/mcp", json=body, headers=headers)
     assert http_app.service.ops is not None
     http_app.service.ops.flush()
-    span = server_span(exporter)
+    added, failed = sorted(exporter.get_finished_spans(), key=lambda s: s.start_time or 0)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    (access,) = [line for line in lines if line.get("logger") == "cloudmcp.access"]
-    assert access["trace_id"] == f"{span.context.trace_id:032x}"
+    access = [line for line in lines if line.get("logger") == "cloudmcp.access"]
+    assert [line["trace_id"] for line in access] == [
+        f"{added.context.trace_id:032x}",
+        f"{failed.context.trace_id:032x}",
+    ]
+    (error,) = [line for line in lines if line.get("severity") == "ERROR"]
+    assert "ValueError" in error["exception"]
+    assert error["trace_id"] == f"{failed.context.trace_id:032x}"
 
 
 async def test_no_tracer_no_header() -> None:

@@ -204,6 +204,19 @@ def trace_fields(
     return fields
 
 
+def current_trace(config: OpsConfig) -> dict[str, Any]:
+    """The trace fields of an app or error log line written while a request is traced
+    (the current OpenTelemetry context: the request's span, or its caller's)."""
+    otel = sys.modules.get("opentelemetry.trace")  # loaded only when tracing is on
+    if otel is None:
+        return {}
+    context = otel.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    traceparent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    return trace_fields(traceparent, None, config)
+
+
 _LAMBDA = OpsConfig(platform="lambda")
 
 
@@ -415,6 +428,7 @@ class JsonFormatter(logging.Formatter):
             line[key] = REDACTED if SECRET_FIELD.search(key) else value
         if record.exc_info:
             line["exception"] = redact(self.formatException(record.exc_info))
+        line.update(current_trace(self.config))
         if self.config.platform == "cloudrun" and record.levelno >= logging.ERROR:
             # Error Reporting picks up entries that carry a stack trace and this type.
             line["@type"] = (
