@@ -112,6 +112,33 @@ async def test_emf_lines_carry_the_conventions_metrics(capsys: pytest.CaptureFix
     assert access[0]["rpc_id"] == 1
 
 
+async def test_a_session_s_duration_on_delete(capsys: pytest.CaptureFixture[str]) -> None:
+    http_app = lambda_app().http_app(operations=LAMBDA)
+    transport = httpx.ASGITransport(app=http_app)
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "t", "version": "1"}},
+    }  # fmt: skip
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+        opened = await http.post("/mcp", json=init, headers={"accept": ACCEPT})
+        session = {"mcp-session-id": opened.headers["mcp-session-id"]}
+        assert (await http.delete("/mcp", headers=session)).status_code == 204
+    assert http_app.service.ops is not None
+    http_app.service.ops.flush()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    initialize, ended = [line for line in lines if "_aws" in line]
+    assert initialize["mcp.method.name"] == "initialize"
+    assert initialize["mcp.protocol.version"] == "2025-11-25"
+    assert "mcp.server.operation.duration" not in ended  # DELETE is no MCP operation
+    assert 0 <= ended["mcp.server.session.duration"] < 60
+    (directive,) = ended["_aws"]["CloudWatchMetrics"]
+    assert directive["Metrics"] == [{"Name": "mcp.server.session.duration", "Unit": "Seconds"}]
+    assert ["service.name", "mcp.protocol.version"] in directive["Dimensions"]
+
+
 def test_lambda_cold_path_stays_light() -> None:
     """Metrics on Lambda must not import prometheus_client, nor tracing OpenTelemetry."""
     code = (
