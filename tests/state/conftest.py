@@ -40,8 +40,3 @@ async def store(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[St
     finally:
         await redis_store.close()
         await delete_prefix(prefix)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Tests of a Redis restart go last: they interrupt Redis for everyone.
-    items.sort(key=lambda item: "test_zz_" in item.nodeid)
