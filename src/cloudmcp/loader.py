@@ -39,6 +39,10 @@ def load_app(target: str | None = None) -> MCPApp:
         except ModuleNotFoundError as exc:
             raise AppNotFound(f"cannot import {location!r}: {exc}") from None
     app = getattr(module, attr or "app", None)
+    if app is not None and not isinstance(app, MCPApp):
+        from cloudmcp.adapters import adapt  # imports a framework only for its own apps
+
+        app = adapt(app)
     if not isinstance(app, MCPApp):
         raise AppNotFound(f"{target!r} is not an MCPApp (looked for {attr or 'app'!r})")
     return app

@@ -85,10 +85,26 @@ def default_handler() -> LambdaHandler:
 
     read_secrets()  # before the app module runs: it may read settings at import
     check_settings()
+    path = os.environ.get("CLOUDMCP_PATH") or "/mcp"
+    if os.environ.get("CLOUDMCP_STDIO"):  # a stdio server is served instead of CLOUDMCP_APP
+        return stdio_handler(path)
     app = load_app(os.environ.get("CLOUDMCP_APP") or None)
     from cloudmcp.aws_lambda.direct import LambdaHandler
 
-    return LambdaHandler(app, os.environ.get("CLOUDMCP_PATH") or "/mcp")
+    return LambdaHandler(app, path)
+
+
+def stdio_handler(path: str = "/mcp") -> LambdaHandler:
+    """The handler for the stdio server `CLOUDMCP_STDIO` names (a shell-quoted command).
+    Its first child starts in the function's init phase and lives across warm invocations;
+    one request at a time reaches an execution environment, so one child is enough."""
+    from cloudmcp.aws_lambda.direct import LambdaHandler
+    from cloudmcp.stdio import StdioApp, StdioConfig, command_from_env
+
+    app = StdioApp(command_from_env() or [], StdioConfig.from_env(pool_size=1))
+    handler = LambdaHandler(app, path)
+    handler.loop.run_until_complete(app.start())
+    return handler
 
 
 if not TYPE_CHECKING:

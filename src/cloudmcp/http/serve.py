@@ -6,6 +6,7 @@ import argparse
 import base64
 import os
 import secrets
+import shlex
 import shutil
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from cloudmcp.startup import (
 )
 
 if TYPE_CHECKING:
+    from cloudmcp.application import MCPApp
     from cloudmcp.http.asgi import HttpApp
     from cloudmcp.ops import OpsConfig
     from cloudmcp.settings import Settings
@@ -76,6 +78,12 @@ def register(commands: Any) -> None:
         help="seconds a request gets to send its body after its headers "
         "($BODY_TIMEOUT; default 60; 0: no limit)",
     )
+    parser.add_argument(
+        "--stdio",
+        action="store_true",
+        help="serve the stdio MCP server run by the command after --: "
+        "cloudmcp serve --stdio -- npx -y PACKAGE (or set CLOUDMCP_STDIO)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -113,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_settings()
         _resolve(args, os.environ)
-        app = load_app(args.target)
+        app = _stdio_app(args) or load_app(args.target)
         # Metrics, logs and tracing as the environment asks; before http_app reads the routes.
         config = ops.OpsConfig.from_env()
     # Not found, or a malformed switch (LOG_FORMAT, ACCESS_LOG_SAMPLE_RATE, ...).
@@ -182,6 +190,21 @@ def _announce(args: argparse.Namespace, settings: Settings) -> None:
         log.warning(warning)
 
 
+def _stdio_app(args: argparse.Namespace) -> MCPApp | None:
+    """The app bridging a stdio server, when `--stdio -- COMMAND...` or `CLOUDMCP_STDIO`
+    asks for one (the command then reaches `--workers` processes through the latter)."""
+    trailing: list[str] = getattr(args, "trailing", [])
+    if args.stdio != bool(trailing) or (trailing and args.target):
+        raise ValueError("--stdio takes the server's command after --: --stdio -- COMMAND ARGS...")
+    if not trailing and (args.target or not os.environ.get("CLOUDMCP_STDIO")):
+        return None
+    from cloudmcp.stdio import StdioApp, command_from_env
+
+    if trailing:
+        os.environ["CLOUDMCP_STDIO"] = shlex.join(trailing)
+    return StdioApp(command_from_env() or [])
+
+
 def _run_workers(args: argparse.Namespace, config: OpsConfig, *, sealed_by_one_ring: bool) -> int:
     """Serve the port from `args.workers` processes, each building the app itself
     (`worker_app`), under uvicorn's supervisor, which restarts a worker that dies."""
@@ -217,7 +240,12 @@ def worker_app() -> HttpApp:
     from cloudmcp.ops import OpsConfig
 
     target, path, host = (os.environ[name] for name in _WORKER_ENV)
-    app = load_app(target or None)
+    if not target and os.environ.get("CLOUDMCP_STDIO"):
+        from cloudmcp.stdio import StdioApp, command_from_env
+
+        app: MCPApp = StdioApp(command_from_env() or [])
+    else:
+        app = load_app(target or None)
     app.settings.allowed_hosts = default_hosts(app.settings, host, os.environ)
     return app.http_app(path, bind_host=host, operations=OpsConfig.from_env())
 
