@@ -120,6 +120,7 @@ class MCPApp(Registry):
 
         service = self.compose()
         service.check()
+        service.start()
         # SIGTERM ends long-lived streams at once, not after the server's whole grace period.
         with sigterm_starts_closing(service.engine.begin_closing):
             try:
