@@ -142,22 +142,25 @@ class TaskWorker:
         if record.retries:
             self.counters.reclaimed += 1
             log.info("task %s: attempt %d takes over from a lost worker", task_id, record.attempt)
+        signals = self.tasks.keys.task_signals(record.id)
+        last = await self.tasks.store.tail(signals)
         self.counters.running += 1
         leg = asyncio.ensure_future(self._execute(record, deadline, platform))
-        watch = asyncio.ensure_future(self._watch(record))
         try:
-            await asyncio.wait((leg, watch), return_when=asyncio.FIRST_COMPLETED)
-            if not leg.done() and watch.done() and watch.exception() is None:
-                await self._stop(record, leg, watch.result())
+            try:
+                why = await self._watch(record, leg, signals, last)
+            except StoreUnavailable as exc:  # the run goes on; its write will tell
+                log.warning("task %s: cannot renew its claim: %s", task_id, exc)
+                why = None
+                await asyncio.wait((leg,))
+            if why is not None:
+                await self._stop(record, leg, why)
                 return None
             outcome = await leg
         finally:
             self.counters.running -= 1
-            for future in (leg, watch):
-                if not future.done():
-                    future.cancel()
-            with contextlib.suppress(BaseException):
-                await watch
+            if not leg.done():  # this run was cancelled itself
+                leg.cancel()
         return await self._write(record, outcome)
 
     async def _stop(self, record: TaskRecord, leg: asyncio.Future[Transition], why: str) -> None:
@@ -247,14 +250,20 @@ class TaskWorker:
             )
         return finish(attempt, result=result)
 
-    async def _watch(self, record: TaskRecord) -> str:
-        """Renew the claim while the run goes on; return why it must stop: "cancelled",
-        "lost" (another worker holds the task) or "closing" (shutdown)."""
-        signals = self.tasks.keys.task_signals(record.id)
-        last = await self.tasks.store.tail(signals)
+    async def _watch(
+        self, record: TaskRecord, leg: asyncio.Future[Transition], signals: str, last: str
+    ) -> str | None:
+        """Renew the claim while the run goes on. None once it ended; otherwise why it
+        must stop: "cancelled", "lost" (another worker holds the task) or "closing"."""
         beat = self.settings.task_lease / 3
-        while True:
-            events = await self.closing.read({signals: last}, timeout=beat)
+        while not leg.done():
+            # Waits on the run too: a blocked read is not always quick to cancel.
+            reader = asyncio.ensure_future(self.closing.read({signals: last}, timeout=beat))
+            await asyncio.wait((reader, leg), return_when=asyncio.FIRST_COMPLETED)
+            if leg.done():
+                reader.cancel()
+                return None
+            events = reader.result()
             if self.closing.closing:
                 return "closing"
             if any(event.data == CANCELLED for event in events):
@@ -264,6 +273,7 @@ class TaskWorker:
             now, renewed = await self.tasks.change(record.id, renew(record.attempt, self.lease_ms))
             if not renewed:
                 return "cancelled" if now is not None and now.state == "cancelled" else "lost"
+        return None
 
     # finding work
 
