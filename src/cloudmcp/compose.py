@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudmcp.app.registry import Registry
 from cloudmcp.auth.hosts import HostPolicy
+from cloudmcp.errors import ConfigurationError
 from cloudmcp.ops.health import Health
 from cloudmcp.protocol.engine import Engine
 from cloudmcp.server import Authenticator, Observer, Route, Server, Tracer
@@ -57,6 +58,10 @@ class Service:
     def check(self) -> None:
         """Fail at start-up, not at the first request, on what settings got wrong."""
         self.engine.keyring  # noqa: B018 - a bad STATE_KEYS raises here
+        if self.settings.task_dispatch not in ("", "local", "lambda"):
+            raise ConfigurationError(
+                f"TASK_DISPATCH={self.settings.task_dispatch!r}: must be local or lambda"
+            )
 
     async def close(self) -> None:
         if not self.closed:
@@ -77,6 +82,7 @@ class Composable(Protocol):
         operations: OpsConfig | None = None,
         settings: Settings | None = None,
         standalone_streams: bool = True,
+        task_dispatch: Dispatch | None = None,
     ) -> Service: ...
 
     def lifespan(self, _app: Any = None) -> AbstractAsyncContextManager[None]: ...

@@ -83,8 +83,9 @@ class Settings(msgspec.Struct, kw_only=True):
     #: Seconds one run of a task's tool may take (0: TOOL_TIMEOUT, or the tool's own).
     task_timeout: float = 0.0
     #: Where task work starts: "local" (this process's workers), or "lambda" (an
-    #: asynchronous invocation of this AWS Lambda function).
-    task_dispatch: str = "local"
+    #: asynchronous invocation of this AWS Lambda function). Empty: "lambda" in the
+    #: Lambda handler, "local" everywhere else.
+    task_dispatch: str = ""
     #: Requests per principal as `count/seconds` (e.g. `100/60`), counted across every
     #: instance; empty: no limit. Tools add their own with `@app.tool(rate_limit=...)`.
     rate_limit: str = ""

@@ -10,6 +10,7 @@ an unknown or expired one, is "not found" (-32602), so nothing tells them apart.
 from __future__ import annotations
 
 import datetime
+import logging
 import secrets
 from typing import Any
 
@@ -19,6 +20,8 @@ from cloudmcp.protocol.tasks.worker import Dispatch, TaskCounters, TaskWorker
 from cloudmcp.protocol.transport import principal_id
 from cloudmcp.settings import Settings
 from cloudmcp.state.tasks import CANCELLED, TaskRecord, TaskStore, answer, cancel, now_ms
+
+log = logging.getLogger("cloudmcp")
 
 #: Largest `inputResponses` a `tasks/update` may carry, in entries.
 MAX_RESPONSES = 100
@@ -79,7 +82,10 @@ class TaskMethods:
     async def start(self, task_id: str) -> None:
         """Have the task's work start: dispatched, run here, or left for any worker."""
         if self.dispatch is not None:
-            await self.dispatch(task_id)
+            try:
+                await self.dispatch(task_id)
+            except Exception as exc:  # the task is stored: a sweep starts it later
+                log.warning("task %s: could not start its work: %s", task_id, exc)
         elif not self.worker.kick(task_id):
             await self.tasks.runnable(task_id, self.settings.task_ttl)
 
