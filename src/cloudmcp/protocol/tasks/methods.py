@@ -16,7 +16,7 @@ from typing import Any
 
 from cloudmcp.protocol.call import Call
 from cloudmcp.protocol.errors import invalid_params
-from cloudmcp.protocol.tasks.worker import Dispatch, TaskCounters, TaskWorker
+from cloudmcp.protocol.tasks.worker import Dispatch, TaskCounters, TaskWorker, short
 from cloudmcp.protocol.transport import principal_id
 from cloudmcp.settings import Settings
 from cloudmcp.state.tasks import CANCELLED, TaskRecord, TaskStore, answer, cancel, now_ms
@@ -85,7 +85,7 @@ class TaskMethods:
             try:
                 await self.dispatch(task_id)
             except Exception as exc:  # the task is stored: a sweep starts it later
-                log.warning("task %s: could not start its work: %s", task_id, exc)
+                log.warning("task %s: could not start its work: %s", short(task_id), exc)
         elif not self.worker.kick(task_id):
             await self.tasks.runnable(task_id, self.settings.task_ttl)
 

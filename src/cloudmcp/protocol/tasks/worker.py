@@ -135,13 +135,17 @@ class TaskWorker:
         if record is None or not won:
             return None
         if record.state == "failed":  # taken over too many times
-            log.warning("task %s failed: its worker was lost %d times", task_id, record.retries)
+            log.warning(
+                "task %s failed: its worker was lost %d times", short(task_id), record.retries
+            )
             self.counters.ended(record)
             return record
         self.counters.started += 1
         if record.retries:
             self.counters.reclaimed += 1
-            log.info("task %s: attempt %d takes over from a lost worker", task_id, record.attempt)
+            log.info(
+                "task %s: attempt %d takes over from a lost worker", short(task_id), record.attempt
+            )
         signals = self.tasks.keys.task_signals(record.id)
         last = await self.tasks.store.tail(signals)
         self.counters.running += 1
@@ -150,7 +154,7 @@ class TaskWorker:
             try:
                 why = await self._watch(record, leg, signals, last)
             except StoreUnavailable as exc:  # the run goes on; its write will tell
-                log.warning("task %s: cannot renew its claim: %s", task_id, exc)
+                log.warning("task %s: cannot renew its claim: %s", short(task_id), exc)
                 why = None
                 await asyncio.wait((leg,))
             if why is not None:
@@ -172,15 +176,17 @@ class TaskWorker:
             if released:
                 self.counters.released += 1
                 await self.tasks.runnable(record.id, self.settings.task_ttl)
-                log.info("task %s handed back at shutdown (attempt %d)", record.id, record.attempt)
+                log.info(
+                    "task %s handed back at shutdown (attempt %d)", short(record.id), record.attempt
+                )
         elif why == "cancelled":
-            log.info("task %s cancelled: its run stopped", record.id)
+            log.info("task %s cancelled: its run stopped", short(record.id))
         else:
             self.counters.fenced += 1
             log.warning(
                 "task %s: attempt %d lost its claim; its lease renewal was refused and its run "
                 "stopped",
-                record.id,
+                short(record.id),
                 record.attempt,
             )
         return None
@@ -192,13 +198,21 @@ class TaskWorker:
             state = written.state if written is not None else "gone"
             log.warning(
                 "task %s: attempt %d lost its claim (task is %s); its write was refused",
-                record.id,
+                short(record.id),
                 record.attempt,
                 state,
             )
             return written
         if written is not None and written.terminal:
             self.counters.ended(written)
+            log.info(
+                "task %s %s after %.3fs (tool %s, attempt %d)",
+                short(written.id),
+                written.status,
+                (written.updated - written.created) / 1000,
+                written.tool,
+                written.attempt,
+            )
         return written
 
     async def _execute(
@@ -238,7 +252,7 @@ class TaskWorker:
         except MCPError as exc:
             return finish(attempt, error=exc.to_error())
         except Exception:  # Features reports a tool's own failures; this is ours
-            log.exception("task %s: tool %s failed", record.id, call.target)
+            log.exception("task %s: tool %s failed", short(record.id), call.target)
             return finish(attempt, error=internal_error().to_error())
         limit = self.settings.max_result_size
         if limit and len(jsonrpc.encode(result)) > limit:
@@ -329,6 +343,12 @@ class TaskWorker:
         runs = list(self.runs.values())
         if runs:
             await asyncio.wait(runs, timeout=grace)
+
+
+def short(task_id: str) -> str:
+    """A task id as logs show it: enough to correlate, too little to use (an id may act
+    as a bearer token)."""
+    return task_id[:8] + "..."
 
 
 def _principal(record: TaskRecord) -> Principal | None:
