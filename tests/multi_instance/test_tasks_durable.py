@@ -178,3 +178,18 @@ def test_sigterm_hands_the_task_to_another(
     assert "handed back at shutdown" in a.log.read_text()
     record = _record(prefix, task_id)
     assert record is not None and record["attempt"] == 2 and "retries" not in record
+
+
+def test_a_task_is_readable_everywhere_once_its_id_is_returned(
+    tmp_path: Path, prefix: str, stop_all: list[Instance]
+) -> None:
+    stop_all += (pair := start_many(2, TASKS_APP, tmp_path, {"KEY_PREFIX": prefix}))
+    a, b = pair
+    with httpx.Client(timeout=10) as client:
+        for i in range(100):
+            created = tasks_request(
+                client, a.url, "tools/call", {"name": "work", "arguments": {"seconds": 0}}, id=i
+            )
+            task_id = created["result"]["taskId"]
+            found = tasks_request(client, b.url, "tasks/get", {"taskId": task_id}, id=i)
+            assert found["result"]["taskId"] == task_id, found

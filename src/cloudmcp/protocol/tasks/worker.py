@@ -118,10 +118,19 @@ class TaskWorker:
             or self.closing.closing
         ):
             return False
-        run = asyncio.ensure_future(self.run(task_id))
+        run = asyncio.ensure_future(self._background(task_id))
         self.runs[task_id] = run
         run.add_done_callback(lambda _: self.runs.pop(task_id, None))
         return True
+
+    async def _background(self, task_id: str) -> TaskRecord | None:
+        try:
+            return await self.run(task_id)
+        except StoreUnavailable as exc:  # the sweep, here or elsewhere, tries again
+            log.warning("task %s: store unavailable: %s", short(task_id), exc)
+        except Exception:
+            log.exception("task %s: run failed", short(task_id))
+        return None
 
     async def run(
         self, task_id: str, *, deadline: float | None = None, platform: Any = None
