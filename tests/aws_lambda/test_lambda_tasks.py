@@ -149,3 +149,31 @@ def test_sweep_runs_work_whose_invocation_was_lost(tmp_path: Path) -> None:
                 assert rie.invoke({"cloudmcp": "tasks.sweep"}) == {"ran": []}
     finally:
         asyncio.run(delete_prefix(prefix))
+
+
+def test_a_run_longer_than_the_invocation_fails_clearly(tmp_path: Path) -> None:
+    require_redis()
+    prefix = f"cloudmcp-lambda-test-{secrets.token_hex(4)}:"
+    try:
+        with invoke_api() as (endpoint, recorded):
+            env = {
+                "CLOUDMCP_APP": str(TASKS_APP),
+                "REDIS_URL": REDIS_URL,
+                "KEY_PREFIX": prefix,
+                "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                "AWS_ENDPOINT_URL_LAMBDA": endpoint,
+                "AWS_LAMBDA_FUNCTION_TIMEOUT": "3",
+            }
+            with emulator(tmp_path, **env) as rie:
+                created = _request(
+                    rie, "tools/call", {"name": "work", "arguments": {"seconds": 30}}
+                )
+                ran = rie.invoke(recorded[0]["body"])
+                assert ran["status"] == "failed", ran
+                failed = _request(rie, "tasks/get", {"taskId": created["taskId"]})
+        assert failed["status"] == "failed" and "result" not in failed
+        assert failed["error"]["code"] == -32603
+        assert "timed out" in failed["error"]["message"]
+    finally:
+        asyncio.run(delete_prefix(prefix))
