@@ -139,3 +139,16 @@ async def test_another_principal_cannot_see_a_task() -> None:
     await service.close()
     assert mine["taskId"] == created["taskId"]
     assert theirs.value.code == -32602 and "not found" in theirs.value.message
+
+
+async def test_bad_calls_make_no_task() -> None:
+    async with TestClient(make_app(), capabilities=DECLARING) as client:
+        with pytest.raises(MCPError) as bad_arguments:
+            await client.request("tools/call", {"name": "double", "arguments": [1]})
+        with pytest.raises(MCPError) as bad_update:
+            created = await client.request("tools/call", {"name": "confirm"})
+            await client.request(
+                "tasks/update", {"taskId": created["taskId"], "inputResponses": ["x"]}
+            )
+    assert bad_arguments.value.code == -32602
+    assert bad_update.value.code == -32602

@@ -197,7 +197,7 @@ class Stateless:
             log_level=log_level if isinstance(log_level, str) else None,
         )
         tool = call.tool
-        if tool is not None and task_support(tool) != "forbidden":
+        if tool is not None and task_support(tool) != "forbidden" and _may_call(tool, ctx):
             if not declared(capabilities):
                 if task_support(tool) == "required":
                     raise not_declared(f"tool {call.target} runs only as a task")
@@ -399,6 +399,13 @@ class Stateless:
             done = {"resultType": "complete", "_meta": tag}
             await responder.write(_event(jsonrpc.result(call.id, done)))
             await responder.end_stream()
+
+
+def _may_call(tool: Any, ctx: Context) -> bool:
+    """Whether the caller holds the tool's scopes: a task is made only for a call that
+    may run (the others get the request path's "unknown tool")."""
+    scopes = tool.scopes
+    return not scopes or set(scopes) <= set(getattr(ctx.principal, "scopes", None) or ())
 
 
 def _event(message: dict[str, Any]) -> bytes:

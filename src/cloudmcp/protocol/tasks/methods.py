@@ -57,6 +57,8 @@ class TaskMethods:
         """Make a task of a `tools/call`: stored, then started; its `CreateTaskResult`."""
         now = now_ms()
         arguments = call.params.get("arguments")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise invalid_params('"arguments" must be an object')
         record = TaskRecord(
             id=secrets.token_urlsafe(24),
             state="queued",
