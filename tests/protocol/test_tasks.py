@@ -152,3 +152,25 @@ async def test_bad_calls_make_no_task() -> None:
             )
     assert bad_arguments.value.code == -32602
     assert bad_update.value.code == -32602
+
+
+async def test_a_key_names_one_question_for_the_task_lifetime() -> None:
+    app = MCPApp("fickle", settings=Settings.from_env({}))
+    runs: list[int] = []
+
+    @app.tool(task="required")
+    async def fickle(ctx: Context) -> str:
+        runs.append(1)  # each run asks something else under the same key
+        question = {"method": "elicitation/create", "params": {"message": f"run {len(runs)}"}}
+        await ctx.ask({"q": question})
+        return "answered"
+
+    async with TestClient(app, capabilities=DECLARING) as client:
+        created = await client.request("tools/call", {"name": "fickle"})
+        await _until(client, created["taskId"], "input_required")
+        await client.request(
+            "tasks/update", {"taskId": created["taskId"], "inputResponses": {"q": {}}}
+        )
+        failed = await _until(client, created["taskId"], "failed")
+    assert failed["error"]["code"] == -32603 and "'q'" in failed["error"]["message"]
+    assert len(runs) == 2

@@ -60,6 +60,9 @@ class TaskRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     #: Questions outstanding (`inputRequests`), and every answer received so far.
     pending: dict[str, Any] = {}
     answers: dict[str, Any] = {}
+    #: Every question asked, by key: a fingerprint of it, so that a key is never used
+    #: for a different question over the task's lifetime.
+    asked: dict[str, str] = {}
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     attempt: int = 0
@@ -89,6 +92,14 @@ _decode = msgspec.json.Decoder(TaskRecord).decode
 
 #: A transition: the next record, or None when it does not apply to this one.
 Transition = Callable[[TaskRecord], "TaskRecord | None"]
+
+
+def fingerprint(request: Any) -> str:
+    """A short digest of a question (an `inputRequests` entry), independent of key order."""
+    import hashlib
+
+    canonical = msgspec.json.encode(request, order="sorted")
+    return hashlib.sha256(canonical).hexdigest()[:16]
 
 
 def now_ms() -> int:
@@ -204,6 +215,7 @@ def park(attempt: int, requests: dict[str, Any]) -> Transition:
             return None
         record.state = "input"
         record.pending = requests
+        record.asked = {**record.asked, **{k: fingerprint(r) for k, r in requests.items()}}
         record.worker = None
         record.lease = 0
         return record
@@ -284,6 +296,7 @@ __all__ = [
     "answer",
     "cancel",
     "claim",
+    "fingerprint",
     "finish",
     "now_ms",
     "park",

@@ -13,7 +13,8 @@ from typing import Any
 
 from cloudmcp.app.context import CAPABILITY_FOR
 from cloudmcp.errors import InputRequired
-from cloudmcp.protocol.errors import missing_capability
+from cloudmcp.protocol.errors import internal_error, missing_capability
+from cloudmcp.state.tasks import fingerprint
 
 
 class TaskExchange:
@@ -22,9 +23,11 @@ class TaskExchange:
         capabilities: dict[str, Any],
         answers: dict[str, Any],
         status: Callable[[str], Awaitable[None]],
+        asked: dict[str, str] | None = None,
     ) -> None:
         self.capabilities = capabilities
         self.answers = answers
+        self.asked = asked or {}
         self.status = status
 
     async def notify(self, method: str, params: dict[str, Any]) -> None:
@@ -47,6 +50,13 @@ class TaskExchange:
         ]
         if missing:
             raise missing_capability(*dict.fromkeys(missing))
+        for key, request in requests.items():
+            known = self.asked.get(key)
+            if known is not None and known != fingerprint(request):
+                raise internal_error(
+                    f"the tool asked a different question under key {key!r}: a key names "
+                    "one question for a task's whole lifetime"
+                )
         unanswered = {k: r for k, r in requests.items() if k not in self.answers}
         if unanswered:
             raise InputRequired(unanswered)

@@ -248,7 +248,7 @@ class TaskWorker:
             client_info=record.client_info,
             # Progress needs a token to be reported; inside a task it becomes the status.
             meta={**record.meta, "progressToken": record.id},
-            exchange=TaskExchange(record.capabilities, record.answers, status),
+            exchange=TaskExchange(record.capabilities, record.answers, status, record.asked),
             principal=_principal(record),
             deadline=deadline,
             platform=platform,
