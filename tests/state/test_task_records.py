@@ -112,3 +112,15 @@ async def test_cancel_is_final_and_release_requeues(store: Store, prefix: str) -
     assert won and cancelled is not None and cancelled.status == "cancelled"
     assert not (await tasks.change("t1", cancel))[1]  # terminal: nothing changes
     assert not (await tasks.change("t1", claim("B", 60_000, 2)))[1]
+
+
+def test_a_task_keys_share_one_cluster_slot() -> None:
+    from redis.crc import key_slot
+
+    keys = Keys("cloudmcp:")
+    for task_id in ("t1", "Zm9v-YmFy_baz", "x" * 32):
+        slots = {
+            key_slot(keys.task(task_id).encode()),
+            key_slot(keys.task_signals(task_id).encode()),
+        }
+        assert slots == {key_slot(task_id.encode())}
