@@ -156,7 +156,9 @@ class TaskWorker:
                 "task %s: attempt %d takes over from a lost worker", short(task_id), record.attempt
             )
         signals = self.tasks.keys.task_signals(record.id)
-        last = await self.tasks.store.tail(signals)
+        # From the start: a cancellation that came before this claim stops the run too
+        # (the signal log of a task that may be claimed holds no other event).
+        last = "0"
         self.counters.running += 1
         leg = asyncio.ensure_future(self._execute(record, deadline, platform))
         try:
