@@ -99,6 +99,9 @@ def main() -> None:
         "ratio_to_native": {
             n: {m: round(medians[n][m] / medians["native"][m], 2) for m in MODES} for n in medians
         },
+        "ratio_to_mangum": {
+            n: {m: round(medians[n][m] / medians["mangum"][m], 2) for m in MODES} for n in medians
+        },
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "adapters-coldstart.json").write_text(json.dumps(report, indent=2) + "\n")
