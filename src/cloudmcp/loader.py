@@ -31,6 +31,9 @@ def load_app(target: str | None = None) -> MCPApp:
         sys.path.insert(0, os.path.dirname(path))
         spec.loader.exec_module(module)
     else:
+        # As `python -m` and uvicorn do: modules in the current folder are importable.
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
         try:
             module = importlib.import_module(location)
         except ModuleNotFoundError as exc:
