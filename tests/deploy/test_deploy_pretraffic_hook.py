@@ -83,6 +83,7 @@ def run_hook(code: str, aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEW_VERSION", "arn:aws:lambda:eu-west-1:123456789012:function:f:7")
     monkeypatch.setenv("API_KEYS_SECRET_ID", "hello-mcp-api-keys-production")
     namespace: dict[str, Any] = {}
+    # The hook exactly as the rendered template carries it.
     exec(compile(code, "PreTrafficHook", "exec"), namespace)
     event = {"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "hook-1"}
     namespace["handler"](event, None)
