@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from cloudmcp.deploy.errors import ConfigError
+from cloudmcp.deploy.stdio_image import StdioServer
 
 # Cloud Run service names and most resource names built from it: a DNS label, short enough
 # that suffixes such as "-lambda-exec" stay under AWS's 64-character IAM role limit.
@@ -36,7 +37,15 @@ EnvVarName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 SECRET_ENV_VARS = frozenset({"REDIS_URL", "STATE_KEYS"})
 # Set by the renderers themselves; a user value would be overwritten or would leak a secret.
 RESERVED_ENV_VARS = frozenset(
-    {"PORT", "HOST", "CLOUDMCP_APP", "K_SERVICE", "AWS_REGION", "CORS_ALLOW_ORIGINS"}
+    {
+        "PORT",
+        "HOST",
+        "CLOUDMCP_APP",
+        "CLOUDMCP_STDIO",
+        "K_SERVICE",
+        "AWS_REGION",
+        "CORS_ALLOW_ORIGINS",
+    }
 )
 
 
@@ -176,6 +185,8 @@ class DeployConfig(_Strict):
     cors: Cors = msgspec.field(default_factory=Cors)
     security: Security = msgspec.field(default_factory=Security)
     alarms: Alarms = msgspec.field(default_factory=Alarms)
+    # A stdio MCP server built into the image and served instead of `service.app`.
+    stdio: StdioServer | None = None
     env: dict[EnvVarName, str] = {}
     # Environment variable name -> secret id. Each environment's secret is `<id>-<environment>`,
     # the same id in Google Secret Manager and AWS Secrets Manager.

@@ -15,6 +15,7 @@ from cloudmcp.deploy.dockerfile import (
 )
 from cloudmcp.deploy.errors import ConfigError
 from cloudmcp.deploy.sam import render_sam
+from cloudmcp.deploy.stdio_image import stdio_dockerfile
 from cloudmcp.deploy.terraform import render_terraform
 from cloudmcp.ops.dashboard import render_json as render_dashboard
 
@@ -57,7 +58,7 @@ def render_all(
 ) -> list[RenderedFile]:
     """Every file, in memory; `out_in_context` is the output directory inside the build context."""
     files = [
-        RenderedFile("Dockerfile", render_dockerfile(config, source)),
+        RenderedFile("Dockerfile", _dockerfile(config, source)),
         RenderedFile(".dockerignore", render_dockerignore()),
         RenderedFile(".gcloudignore", render_gcloudignore()),
         RenderedFile(
@@ -77,6 +78,11 @@ def render_all(
     dashboard = render_dashboard(f"cloudmcp: {config.service.name}")
     files.append(RenderedFile("grafana/cloudmcp-dashboard.json", dashboard))
     return files
+
+
+def _dockerfile(config: DeployConfig, source: str) -> str:
+    dockerfile = render_dockerfile(config, source)
+    return dockerfile if config.stdio is None else stdio_dockerfile(dockerfile, config.stdio)
 
 
 def write_files(files: list[RenderedFile], out: Path) -> None:

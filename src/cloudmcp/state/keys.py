@@ -1,4 +1,12 @@
-"""Where each piece of state lives in the store: the one key layout every backend shares."""
+"""Where each piece of state lives in the store: the one key layout every backend shares.
+
+On a Redis Cluster a command, transaction or script may only touch keys of one hash
+slot. Every key of one session carries the session id as its hash tag (`{id}`), so a
+session's record, SSE logs and replies live together on one shard while sessions
+spread over all of them. The fleet-wide logs (`notifications`, `cancellations`, one
+per resource) are single keys, read on their own slot; rate-limit windows and cached
+results are single keys, used by single-key commands.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +21,13 @@ class Keys:
         self.cancellations = f"{prefix}cancellations"
 
     def session(self, session_id: str) -> str:
-        return f"{self.prefix}session:{session_id}"
+        return f"{self.prefix}session:{{{session_id}}}"
 
     def sse(self, session_id: str, token: str) -> str:
-        return f"{self.prefix}sse:{session_id}:{token}"
+        return f"{self.prefix}sse:{{{session_id}}}:{token}"
 
     def reply(self, session_id: str, request_id: str) -> str:
-        return f"{self.prefix}reply:{session_id}:{request_id}"
+        return f"{self.prefix}reply:{{{session_id}}}:{request_id}"
 
     def subscribers(self, uri: str) -> str:
         return f"{self.prefix}subscribers:{uri}"
