@@ -16,6 +16,7 @@ import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from cloudmcp.app.context import LOG_LEVELS
 from cloudmcp.errors import MCPError
 from cloudmcp.protocol.errors import INTERNAL_ERROR, method_not_found
 from cloudmcp.stdio.child import ChildExited
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 #: What a child may ask its client for; the caller's client answers.
 ASKS = frozenset({"sampling/createMessage", "elicitation/create", "roots/list"})
-LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 _tokens = itertools.count(1)
 
