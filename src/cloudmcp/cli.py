@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "cloudmcp.aws_lambda.cli",
     "cloudmcp.deploy.cli",
     "cloudmcp.ops.probe",
+    "cloudmcp.project",
 )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 from cloudmcp_serving import ROOT, cloudmcp_command, free_port
-from redis_support import REDIS_URL
+from redis_support import REDIS_URL, RedisTarget
 
 STATE_APP = Path(__file__).resolve().parent / "state_app.py"
 CONFORMANCE_APP = ROOT / "examples" / "conformance" / "server.py"
@@ -90,11 +90,19 @@ def start(
     raise RuntimeError(f"{name} was not ready within {START_TIMEOUT}s:\n{instance.log_tail()}")
 
 
-def start_many(count: int, target: Path, log_dir: Path, env: Mapping[str, str]) -> list[Instance]:
+def start_many(
+    count: int,
+    target: Path,
+    log_dir: Path,
+    env: Mapping[str, str],
+    redis: RedisTarget | None = None,
+) -> list[Instance]:
+    """`count` instances; with `redis`, instance i is given `redis.url(i)` as REDIS_URL."""
     started: list[Instance] = []
     try:
         for i in range(count):
-            started.append(start(f"instance-{i + 1}", target, log_dir, env))
+            own = {**env, "REDIS_URL": redis.url(i)} if redis is not None else env
+            started.append(start(f"instance-{i + 1}", target, log_dir, own))
     except BaseException:
         for instance in started:
             instance.stop()

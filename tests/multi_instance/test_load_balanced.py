@@ -1,4 +1,5 @@
-"""Three instances behind nginx round robin, sharing one Redis: the official conformance
+"""Three instances behind nginx round robin, sharing one store (the shared Redis, and each
+Redis Cluster with every instance given a different node): the official conformance
 suite passes through the load balancer, and a session survives the loss of an instance.
 
 nginx comes from Debian's package (scripts/install-tools.sh, `install_nginx`); the test
@@ -27,7 +28,7 @@ from instances import (
     start_many,
     state_key,
 )
-from redis_support import delete_prefix
+from redis_support import RedisTarget, delete_prefix
 from session_client import initialize, post, request, result, tool
 
 
@@ -41,18 +42,19 @@ INSTANCE_HEADER = "x-cloudmcp-instance"
 
 
 @pytest.fixture
-def prefix() -> Iterator[str]:
+def prefix(redis_target: RedisTarget) -> Iterator[str]:
     prefix = f"cloudmcp-test:{secrets.token_hex(6)}:"
     yield prefix
-    asyncio.run(delete_prefix(prefix))
+    if redis_target.name == "redis":
+        asyncio.run(delete_prefix(prefix))
 
 
 def _cluster(
-    tmp_path_factory: pytest.TempPathFactory, target: object, prefix: str
+    tmp_path_factory: pytest.TempPathFactory, target: object, prefix: str, redis: RedisTarget
 ) -> Iterator[tuple[list[Instance], Nginx]]:
     work = tmp_path_factory.mktemp("cluster")
     env = {"KEY_PREFIX": prefix, "STATE_KEYS": state_key("k1"), "SSE_KEEPALIVE": "5"}
-    instances = start_many(3, target, work, env)  # type: ignore[arg-type]
+    instances = start_many(3, target, work, env, redis)  # type: ignore[arg-type]
     try:
         for nginx in run_nginx(instances, work / "nginx"):
             yield instances, nginx
@@ -62,9 +64,9 @@ def _cluster(
 
 
 def test_conformance_through_the_load_balancer(
-    tmp_path_factory: pytest.TempPathFactory, prefix: str
+    tmp_path_factory: pytest.TempPathFactory, prefix: str, redis_target: RedisTarget
 ) -> None:
-    for instances, nginx in _cluster(tmp_path_factory, CONFORMANCE_APP, prefix):
+    for instances, nginx in _cluster(tmp_path_factory, CONFORMANCE_APP, prefix, redis_target):
         # Round robin: consecutive requests land on different instances.
         with httpx.Client(timeout=5) as http:
             seen = [
@@ -76,11 +78,11 @@ def test_conformance_through_the_load_balancer(
 
         revision = "2025-11-25"
         scored = scored_scenarios(revision)
-        out = OUT / "multi-instance" / revision
+        out = OUT / "multi-instance" / redis_target.name / revision
         run = run_server_suite(nginx.url, ["--requirements", revision], out)
         (out / "results.json").write_text(json.dumps(run.report(), indent=2))
         passed, total = run.score(scored)
-        print(f"{revision} through nginx over 3 instances: {passed}/{total} scored checks pass")
+        print(f"{revision} via nginx, 3 instances, {redis_target.name}: {passed}/{total} pass")
         logs = "\n".join(f"{i.name}:\n{i.log_tail(15)}" for i in instances)
         assert not run.failures(scored), "\n".join(run.failures(scored)) + "\n" + logs
         # Unscored scenarios that ran (SSE polling and resumption among them) pass too.
@@ -97,9 +99,9 @@ def test_conformance_through_the_load_balancer(
 
 
 def test_a_session_survives_the_loss_of_an_instance(
-    tmp_path_factory: pytest.TempPathFactory, prefix: str
+    tmp_path_factory: pytest.TempPathFactory, prefix: str, redis_target: RedisTarget
 ) -> None:
-    for instances, nginx in _cluster(tmp_path_factory, STATE_APP, prefix):
+    for instances, nginx in _cluster(tmp_path_factory, STATE_APP, prefix, redis_target):
         asyncio.run(_lose_an_instance(instances, nginx))
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from instances import STATE_APP, Instance, start, state_key
+from redis_support import RedisTarget
 from session_client import (
     events,
     headers,
@@ -61,6 +62,31 @@ async def test_a_session_opened_on_one_instance_is_served_by_the_other(
     level = request("logging/setLevel", {"level": "error"}, id=2)
     assert "result" in result(await post(client, b.url, session, level))
     assert "result" in result(await post(client, a.url, session, request("ping", id=3)))
+
+
+async def test_a_sessions_keys_share_one_slot(
+    client: httpx.AsyncClient, pair: list[Instance], key_prefix: str, redis_target: RedisTarget
+) -> None:
+    """On a cluster, a session's record and its SSE logs live in one hash slot (its id
+    is their hash tag), on the master that serves it; sessions spread over the masters."""
+    cluster = redis_target.cluster
+    if cluster is None:
+        return  # one Redis: no slots to share
+    a, b = pair
+    masters: set[int] = set()
+    for _ in range(30):  # every master gets some: all but certain (1 - 3 * (2/3)**30)
+        session = await initialize(client, a.url)
+        call = tool("slow", {"steps": 1, "delay": 0}, progressToken="p")
+        assert "result" in result(await post(client, b.url, session, call))
+        record = f"{key_prefix}session:{{{session}}}"
+        master = cluster.master_of(record)
+        masters.add(master.port)
+        slot = master.cli("cluster", "keyslot", record).strip()
+        keys = master.cli("cluster", "getkeysinslot", slot, "100").split()
+        assert record in keys
+        # The POST that streamed progress logged its events beside the record.
+        assert any(key.startswith(f"{key_prefix}sse:{{{session}}}:") for key in keys), keys
+    assert len(masters) == len(cluster.masters())
 
 
 async def test_delete_on_one_instance_ends_the_session_everywhere(
@@ -244,19 +270,15 @@ async def test_legacy_subscribers_hear_of_updates_made_on_another_instance(
 
 
 async def test_request_state_keys_rotate_across_instances(
-    client: httpx.AsyncClient, tmp_path: Path, key_prefix: str
+    client: httpx.AsyncClient, tmp_path: Path, key_prefix: str, redis_target: RedisTarget
 ) -> None:
     """An instance still on the old key and one already sealing with the new: state
     sealed with the old key opens on both; state sealed with the new opens only where
     the new key is known."""
     old_key, new_key = state_key("k1"), state_key("k2")
-    old = start("old-ring", STATE_APP, tmp_path, {"KEY_PREFIX": key_prefix, "STATE_KEYS": old_key})
-    new = start(
-        "new-ring",
-        STATE_APP,
-        tmp_path,
-        {"KEY_PREFIX": key_prefix, "STATE_KEYS": f"{new_key},{old_key}"},
-    )
+    common = {"KEY_PREFIX": key_prefix, "REDIS_URL": redis_target.url(0)}
+    old = start("old-ring", STATE_APP, tmp_path, {**common, "STATE_KEYS": old_key})
+    new = start("new-ring", STATE_APP, tmp_path, {**common, "STATE_KEYS": f"{new_key},{old_key}"})
     try:
         answers = {"input-1": {"action": "accept", "content": {"name": "Grace"}}}
         for sealer, opener, opens in ((old, new, True), (new, old, False), (new, new, True)):

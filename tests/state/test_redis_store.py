@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-from redis_support import REDIS_URL, delete_prefix, require_redis
+from redis_support import REDIS_URL, LocalCluster, delete_prefix, require_redis
 
 from cloudmcp.errors import StoreUnavailable
 from cloudmcp.state.redis import RedisStore
@@ -79,22 +80,25 @@ async def test_unreachable_redis_raises_store_unavailable() -> None:
         await store.close()
 
 
-async def test_blocked_readers_do_not_starve_commands(prefix: str) -> None:
-    store = RedisStore(REDIS_URL, max_connections=2, max_readers=50)
+async def test_blocked_readers_hold_no_connections(prefix: str) -> None:
+    """400 blocked reads on 400 logs: one subscriber connection waits for all of them,
+    and two command connections are enough for everything else."""
+    store = RedisStore(REDIS_URL, max_connections=2)
     try:
         readers = [
-            asyncio.create_task(store.read({f"{prefix}l{i}": "$"}, timeout=3)) for i in range(40)
+            asyncio.create_task(store.read({f"{prefix}l{i}": "$"}, timeout=5)) for i in range(400)
         ]
-        await asyncio.sleep(0.2)
-        # With 40 reads blocked, short commands still go through the other pool at once.
-        started = time.monotonic()
+        await asyncio.sleep(0.5)
+        assert store.connections() == {"commands": 2, "subscribers": 1}
         for i in range(20):
             await store.set(f"{prefix}v{i}", b"x", 60)
-        assert time.monotonic() - started < 1
-        for i in range(40):
-            await store.append(f"{prefix}l{i}", b"e", ttl=60, cap=10)
+        for i in range(400):
+            await store.append(f"{prefix}l{i}", f"e{i}".encode(), ttl=60, cap=10)
         results = await asyncio.wait_for(asyncio.gather(*readers), 5)
-        assert all(len(events) == 1 for events in results)
+        assert [[e.data for e in events] for events in results] == [
+            [f"e{i}".encode()] for i in range(400)
+        ]
+        assert store.connections() == {"commands": 2, "subscribers": 1}
     finally:
         await store.close()
         await delete_prefix(prefix)
@@ -118,3 +122,75 @@ def test_a_new_event_loop_gets_new_connections(prefix: str) -> None:
         thread.join()
     assert results == [b"one", b"two"]
     asyncio.run(delete_prefix(prefix))
+
+
+@pytest.mark.redis_cluster
+async def test_a_cluster_keeps_to_the_connection_budget(redis_cluster: LocalCluster) -> None:
+    """300 blocked reads on logs spread over every shard, and 300 commands at once: at
+    most the command budget open, plus one subscriber connection per master."""
+    store = RedisStore(redis_cluster.nodes[-1].url, max_connections=6)
+    prefix = f"budget-{secrets.token_hex(4)}:"
+    logs = [f"{prefix}sse:{{{i}}}:get" for i in range(300)]
+    try:
+        readers = [asyncio.create_task(store.read({log: "$"}, timeout=10)) for log in logs]
+        writes = [store.set(f"{prefix}v:{{{i}}}", b"x", 60) for i in range(300)]
+        assert all(await asyncio.gather(*writes))
+        await asyncio.sleep(0.5)
+        await asyncio.gather(*(store.append(log, log.encode(), ttl=60, cap=10) for log in logs))
+        results = await asyncio.wait_for(asyncio.gather(*readers), 10)
+        assert [[e.data for e in events] for events in results] == [[log.encode()] for log in logs]
+        counts = store.connections()
+        # The budget, and the connection that looked up the topology at the start.
+        assert 3 <= counts["commands"] <= 6 + 1, counts
+        assert counts["subscribers"] == 3, counts
+    finally:
+        await store.close()
+
+
+@pytest.mark.redis_cluster
+async def test_an_acl_user_on_a_cluster(redis_cluster: LocalCluster) -> None:
+    """`redis://user:password@node`: commands, the topology lookup and the subscriber
+    connections all authenticate as that user."""
+    password = secrets.token_hex(8)
+    for node in redis_cluster.nodes:  # ACLs are per node
+        node.cli("acl", "setuser", "cloudmcp", "on", f">{password}", "~*", "&*", "+@all")
+    node = redis_cluster.nodes[1]
+    store = RedisStore(f"redis://cloudmcp:{password}@127.0.0.1:{node.port}/0")
+    prefix = f"acl-{secrets.token_hex(4)}:"
+    try:
+        await store.set(f"{prefix}v", b"x", 60)
+        assert await store.get(f"{prefix}v") == b"x"
+        reader = asyncio.create_task(store.read({f"{prefix}l": "$"}, timeout=5))
+        await asyncio.sleep(0.2)
+        await store.append(f"{prefix}l", b"e", ttl=60, cap=10)
+        assert [e.data for e in await asyncio.wait_for(reader, 3)] == [b"e"]
+        assert store.cluster is True
+    finally:
+        await store.close()
+    wrong = RedisStore(f"redis://cloudmcp:wrong@127.0.0.1:{node.port}/0")
+    try:
+        with pytest.raises(StoreUnavailable, match="invalid username-password"):
+            await wrong.get(f"{prefix}v")
+    finally:
+        await wrong.close()
+
+
+async def test_a_lost_subscriber_connection_is_replaced_and_nothing_is_missed(
+    redis_store: RedisStore, prefix: str
+) -> None:
+    """The subscriber connection drops while reads wait: they subscribe again on a new
+    one, and an event appended while no connection listened still arrives."""
+    logs = [f"{prefix}l{i}" for i in range(5)]
+    readers = [asyncio.create_task(redis_store.read({log: "0"}, timeout=10)) for log in logs]
+    await asyncio.sleep(0.3)
+    assert redis_store.connections()["subscribers"] == 1
+    assert redis_store._links is not None
+    (link,) = redis_store._links.links()
+    await link.connection.disconnect()
+    await redis_store.append(logs[0], b"while away", ttl=60, cap=10)
+    for log in logs[1:]:
+        await redis_store.append(log, b"after", ttl=60, cap=10)
+    results = await asyncio.wait_for(asyncio.gather(*readers), 5)
+    assert [[e.data for e in events] for events in results] == [[b"while away"]] + [[b"after"]] * 4
+    assert redis_store.connections()["subscribers"] == 1
+    assert not link.alive

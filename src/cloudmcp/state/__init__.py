@@ -14,11 +14,7 @@ def open_store(settings: Settings) -> Store:
     if settings.redis_url:
         from cloudmcp.state.redis import RedisStore
 
-        return RedisStore(
-            settings.redis_url,
-            max_connections=settings.redis_max_connections,
-            max_readers=settings.redis_max_readers,
-        )
+        return RedisStore(settings.redis_url, max_connections=settings.redis_max_connections)
     from cloudmcp.state.memory import MemoryStore
 
     return MemoryStore()
