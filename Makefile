@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: serve test lint setup tools bench
+.PHONY: serve test lint setup tools bench dist
 
 $(BIN)/cloudmcp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r src/cloudmcp
 
-test: setup tools lint
+test: setup tools lint dist
 	$(BIN)/pytest -q
+
+# The wheel and sdist a project depends on (README: Use cloudmcp in your project), checked.
+dist: setup
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
 
 # Node 22, the conformance suite and the Inspector CLI; the offline validators of deploy artifacts.
 tools: setup

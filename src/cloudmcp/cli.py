@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "cloudmcp.aws_lambda.cli",
     "cloudmcp.deploy.cli",
     "cloudmcp.ops.probe",
+    "cloudmcp.project",
 )
 
 
@@ -35,7 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Whatever follows `--` is another program's command line (`serve --stdio -- npx ...`).
+    split = words.index("--") if "--" in words else len(words)
+    args = build_parser().parse_args(words[:split])
+    args.trailing = words[split + 1 :]
     code: int | None = args.run(args)
     return code or 0
 

@@ -10,12 +10,15 @@ import math
 import platform
 import re
 import statistics
-import time
 from collections import Counter
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any, TypedDict
 
-from cloudmcp import Context, MCPApp
+import msgspec
+
+from cloudmcp import Context, MCPApp, ToolError
+from cloudmcp.ops.uptime import uptime
 
 app = MCPApp(
     "cloudmcp-example",
@@ -27,7 +30,6 @@ app = MCPApp(
     ),
 )
 
-STARTED = time.monotonic()
 _first_call = True
 
 
@@ -42,7 +44,39 @@ class Processed(TypedDict):
     result: Any
 
 
+#: Values (objects, arrays, strings, numbers...) one document may hold: every operation
+#: walks each once, and transform copies them, so this bounds time and memory per call.
+MAX_VALUES = 200_000
+#: Problems validate lists; past that it says how many more there were.
+MAX_PROBLEMS = 100
+#: Characters of a value or an enum a problem quotes.
+MAX_QUOTED = 60
+
 _WORD_BOUNDARY = re.compile(r"[\s\-.]+|(?<=[a-z0-9])(?=[A-Z])")
+_INTEGER = re.compile(r"-?\d+")
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+
+
+class TooLarge(ToolError):
+    def __init__(self) -> None:
+        super().__init__(f"data holds more than {MAX_VALUES} values; send less at a time")
+
+
+def _walk(data: Any) -> Iterator[tuple[Any, int]]:
+    """Every value in `data` with its depth, depth first, without recursion (a deeply nested
+    document must not exhaust the stack); `TooLarge` past MAX_VALUES."""
+    stack = [(data, 0)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise TooLarge()
+        yield value, depth
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in reversed(value.values()))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in reversed(value))
 
 
 def snake_case(key: str) -> str:
@@ -50,22 +84,44 @@ def snake_case(key: str) -> str:
     return "_".join(part.lower() for part in parts)
 
 
+def _clean(text: str) -> Any:
+    text = " ".join(text.split())
+    # int() of more digits than Python converts would raise: such a string stays a string.
+    if len(text) <= 4000 and _INTEGER.fullmatch(text):
+        return int(text)
+    if len(text) <= 4000 and _DECIMAL.fullmatch(text):
+        return float(text)
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
 def transform(data: Any) -> Any:
     """Normalise keys to snake_case and values: trimmed strings, numeric strings as numbers."""
-    if isinstance(data, dict):
-        return {snake_case(str(key)): transform(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [transform(item) for item in data]
-    if isinstance(data, str):
-        text = " ".join(data.split())
-        if re.fullmatch(r"-?\d+", text):
-            return int(text)
-        if re.fullmatch(r"-?\d+\.\d+", text):
-            return float(text)
-        if text.lower() in ("true", "false"):
-            return text.lower() == "true"
-        return text
-    return data
+    root: list[Any] = [None]
+    # (value to copy, the container its copy goes into, the key or index there)
+    stack: list[tuple[Any, Any, Any]] = [(data, root, 0)]
+    seen = 0
+    while stack:
+        value, into, at = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise TooLarge()
+        if isinstance(value, dict):
+            copy: Any = {}
+            for key, item in value.items():
+                name = snake_case(str(key))
+                copy[name] = None  # keeps the order of keys
+                stack.append((item, copy, name))
+        elif isinstance(value, list):
+            copy = [None] * len(value)
+            stack.extend((item, copy, index) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            copy = _clean(value)
+        else:
+            copy = value
+        into[at] = copy
+    return root[0]
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -79,64 +135,187 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def validate(data: Any, schema: dict[str, Any] | None, path: str = "$") -> list[str]:
-    """Problems with `data` against a JSON Schema subset (type, required, properties,
-    items, enum, minimum/maximum, minLength/maxLength); with no schema, JSON hygiene."""
-    if schema is None:
-        return _hygiene(data, path)
-    problems: list[str] = []
-    expected = schema.get("type")
-    if expected is not None:
-        kinds = expected if isinstance(expected, list) else [expected]
-        ok = any(
-            isinstance(data, _TYPES.get(kind, ()))
-            and not (kind in ("integer", "number") and isinstance(data, bool))
-            for kind in kinds
+def _quoted(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 3] + "..."
+
+
+def _canonical(value: Any) -> Any:
+    """A hashable stand-in for a JSON value that tells true from 1 and 1 from "1"."""
+    if isinstance(value, dict | list):
+        return (type(value).__name__, msgspec.json.encode(value, order="sorted"))
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, int | float):
+        return ("number", value)  # 1 and 1.0 are the same JSON number
+    return ("string" if isinstance(value, str) else "null", value)
+
+
+class _Rule:
+    """One schema object, prepared once per call: each value it applies to is then checked in
+    constant time, plus time in proportion to the value's own size."""
+
+    def __init__(self, schema: Any) -> None:
+        schema = schema if isinstance(schema, dict) else {}
+        expected = schema.get("type")
+        kinds = expected if isinstance(expected, list) else [] if expected is None else [expected]
+        self.kinds = [str(kind) for kind in kinds]
+        self.types = tuple(t for kind in self.kinds for t in _TYPES.get(kind, ()))
+        self.numeric_only = bool(self.kinds) and all(
+            kind in ("integer", "number") for kind in self.kinds
         )
-        if not ok:
-            return [f"{path}: expected {' or '.join(kinds)}, got {type(data).__name__}"]
-    if "enum" in schema and data not in schema["enum"]:
-        problems.append(f"{path}: {data!r} is not one of {schema['enum']}")
-    if isinstance(data, int | float) and not isinstance(data, bool):
-        if "minimum" in schema and data < schema["minimum"]:
-            problems.append(f"{path}: {data} is less than {schema['minimum']}")
-        if "maximum" in schema and data > schema["maximum"]:
-            problems.append(f"{path}: {data} is more than {schema['maximum']}")
-    if isinstance(data, str):
-        if len(data) < schema.get("minLength", 0):
-            problems.append(f"{path}: shorter than {schema['minLength']}")
-        if "maxLength" in schema and len(data) > schema["maxLength"]:
-            problems.append(f"{path}: longer than {schema['maxLength']}")
-    if isinstance(data, dict):
-        for key in schema.get("required", []):
-            if key not in data:
-                problems.append(f"{path}: missing required property {key!r}")
-        for key, subschema in schema.get("properties", {}).items():
-            if key in data:
-                problems.extend(validate(data[key], subschema, f"{path}.{key}"))
-    if isinstance(data, list) and isinstance(schema.get("items"), dict):
-        for index, item in enumerate(data):
-            problems.extend(validate(item, schema["items"], f"{path}[{index}]"))
-    return problems
+        enum = schema.get("enum")
+        self.enum: set[Any] | None = None
+        self.enum_has_containers = False
+        self.enum_text = ""
+        if isinstance(enum, list):
+            self.enum = {_canonical(item) for item in enum}
+            self.enum_has_containers = any(isinstance(item, dict | list) for item in enum)
+            shown = _quoted(enum) if len(enum) <= 5 else f"the {len(enum)} allowed values"
+            self.enum_text = f"one of {shown}"
+        self.minimum = schema.get("minimum")
+        self.maximum = schema.get("maximum")
+        self.min_length = schema.get("minLength")
+        self.max_length = schema.get("maxLength")
+        required = schema.get("required")
+        required = required if isinstance(required, list) else []
+        self.required = [key for key in required if isinstance(key, str)]
+        self.required_set = set(self.required)
+        properties = schema.get("properties")
+        self.properties: dict[str, Any] = properties if isinstance(properties, dict) else {}
+        items = schema.get("items")
+        self.items = items if isinstance(items, dict) else None
 
 
-def _hygiene(data: Any, path: str) -> list[str]:
-    problems = []
-    if isinstance(data, dict):
-        if not data:
-            problems.append(f"{path}: empty object")
-        for key, value in data.items():
-            if not str(key).strip():
-                problems.append(f"{path}: blank key")
-            problems.extend(_hygiene(value, f"{path}.{key}"))
-    elif isinstance(data, list):
-        for index, item in enumerate(data):
-            problems.extend(_hygiene(item, f"{path}[{index}]"))
-    elif isinstance(data, float) and not math.isfinite(data):
-        problems.append(f"{path}: non-finite number")
-    elif data is None:
-        problems.append(f"{path}: null value")
-    return problems
+class _Problems:
+    """Problems found so far: the first MAX_PROBLEMS in words, the rest counted. A path is
+    kept as (parent, step) links and spelled out only for a problem that is listed."""
+
+    def __init__(self) -> None:
+        self.listed: list[str] = []
+        self.more = 0
+
+    @property
+    def full(self) -> bool:
+        return len(self.listed) >= MAX_PROBLEMS
+
+    def add(self, path: Any, text: str, count: int = 1) -> None:
+        if self.full:
+            self.more += count
+            return
+        steps = []
+        while path is not None:
+            path, step = path
+            steps.append(step)
+        self.listed.append("$" + "".join(reversed(steps)) + ": " + text)
+        self.more += count - 1
+
+    def result(self) -> list[str]:
+        return self.listed + ([f"... and {self.more} more problems"] if self.more else [])
+
+
+def validate(data: Any, schema: dict[str, Any] | None) -> list[str]:
+    """Problems with `data` against a JSON Schema subset (type, required, properties,
+    items, enum, minimum/maximum, minLength/maxLength); with no schema, JSON hygiene.
+
+    Time and memory grow with the size of `data` and `schema` added, not multiplied."""
+    if schema is None:
+        return _hygiene(data)
+    problems = _Problems()
+    rules: dict[int, _Rule] = {}  # by id() of the schema object: each prepared once
+
+    def rule_for(node: Any) -> _Rule:
+        found = rules.get(id(node))
+        if found is None:
+            found = rules[id(node)] = _Rule(node)
+            keep.append(node)  # ids stay unique while the nodes live
+        return found
+
+    keep: list[Any] = []
+    stack: list[tuple[Any, _Rule, Any]] = [(data, rule_for(schema), None)]
+    seen = 0
+    while stack:
+        value, rule, path = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise TooLarge()
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if rule.kinds and not (
+            isinstance(value, rule.types) and (is_number or not rule.numeric_only)
+        ):
+            got = type(value).__name__
+            problems.add(path, f"expected {' or '.join(rule.kinds)}, got {got}")
+            continue
+        if rule.enum is not None:
+            # An object or array is encoded to be compared only when the enum holds some.
+            container = isinstance(value, dict | list)
+            if (container and not rule.enum_has_containers) or _canonical(value) not in rule.enum:
+                problems.add(path, f"{_quoted(value)} is not {rule.enum_text}")
+        if is_number:
+            if _compare(value, rule.minimum) < 0:
+                problems.add(path, f"{value} is less than {rule.minimum}")
+            if _compare(value, rule.maximum) > 0:
+                problems.add(path, f"{value} is more than {rule.maximum}")
+        elif isinstance(value, str):
+            if isinstance(rule.min_length, int) and len(value) < rule.min_length:
+                problems.add(path, f"shorter than {rule.min_length}")
+            if isinstance(rule.max_length, int) and len(value) > rule.max_length:
+                problems.add(path, f"longer than {rule.max_length}")
+        elif isinstance(value, dict):
+            if rule.required:
+                present = sum(1 for key in value if key in rule.required_set)
+                missing = len(rule.required_set) - present
+                if missing and problems.full:
+                    problems.add(path, "", missing)
+                elif missing:
+                    for key in rule.required:
+                        if key not in value:
+                            problems.add(path, f"missing required property {_quoted(key)}")
+            # Whichever is smaller: the object's keys or the schema's properties.
+            if len(value) < len(rule.properties):
+                pairs = [(k, rule.properties[k]) for k in value if k in rule.properties]
+            else:
+                pairs = [(k, s) for k, s in rule.properties.items() if k in value]
+            for key, subschema in reversed(pairs):
+                stack.append((value[key], rule_for(subschema), (path, f".{key}")))
+        elif isinstance(value, list) and rule.items is not None:
+            item_rule = rule_for(rule.items)
+            for index in range(len(value) - 1, -1, -1):
+                stack.append((value[index], item_rule, (path, f"[{index}]")))
+    return problems.result()
+
+
+def _compare(value: float, bound: Any) -> int:
+    """-1, 0 or 1 as `value` is below, at or above `bound`; 0 for no numeric bound."""
+    if not isinstance(bound, int | float) or isinstance(bound, bool):
+        return 0
+    return (value > bound) - (value < bound)
+
+
+def _hygiene(data: Any) -> list[str]:
+    problems = _Problems()
+    stack: list[tuple[Any, Any]] = [(data, None)]
+    seen = 0
+    while stack:
+        value, path = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise TooLarge()
+        if isinstance(value, dict):
+            if not value:
+                problems.add(path, "empty object")
+            entries = list(value.items())
+            for key, _ in entries:
+                if not str(key).strip():
+                    problems.add(path, "blank key")
+            stack.extend((item, (path, f".{key}")) for key, item in reversed(entries))
+        elif isinstance(value, list):
+            stack.extend((item, (path, f"[{i}]")) for i, item in reversed(list(enumerate(value))))
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.add(path, "non-finite number")
+        elif value is None:
+            problems.add(path, "null value")
+    return problems.result()
 
 
 def analyze(data: Any) -> dict[str, Any]:
@@ -144,19 +323,18 @@ def analyze(data: Any) -> dict[str, Any]:
     types: Counter[str] = Counter()
     numbers: list[float] = []
     keys: Counter[str] = Counter()
-
-    def walk(value: Any, depth: int) -> int:
+    depth = 0
+    for value, level in _walk(data):
         types[type(value).__name__] += 1
         if isinstance(value, dict):
             keys.update(str(k) for k in value)
-            return max([walk(v, depth + 1) for v in value.values()], default=depth)
-        if isinstance(value, list):
-            return max([walk(v, depth + 1) for v in value], default=depth)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+            if value:
+                depth = max(depth, level + 1)
+        elif isinstance(value, list):
+            if value:
+                depth = max(depth, level + 1)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
             numbers.append(float(value))
-        return depth
-
-    depth = walk(data, 0)
     report: dict[str, Any] = {
         "values": sum(types.values()),
         "types": dict(types),
@@ -176,7 +354,8 @@ def analyze(data: Any) -> dict[str, Any]:
     return report
 
 
-@app.tool(annotations={"readOnlyHint": True, "idempotentHint": True})
+# In a worker thread: a large document must not hold up every other request on the loop.
+@app.tool(annotations={"readOnlyHint": True, "idempotentHint": True}, thread=True)
 def process_data(
     data: Any, operation: Operation, schema: dict[str, Any] | None = None
 ) -> Processed:
@@ -209,7 +388,7 @@ async def health_check(ctx: Context) -> dict[str, Any]:
         "status": "healthy" if await engine.store.ping() else "degraded",
         "server": app.name,
         "version": app.version,
-        "uptime_seconds": round(time.monotonic() - STARTED, 3),
+        "uptime_seconds": round(uptime(), 3),
         "platform": platform.platform(terse=True),
         "python": platform.python_version(),
         "environment": app.settings.environment,

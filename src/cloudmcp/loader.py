@@ -31,11 +31,18 @@ def load_app(target: str | None = None) -> MCPApp:
         sys.path.insert(0, os.path.dirname(path))
         spec.loader.exec_module(module)
     else:
+        # As `python -m` and uvicorn do: modules in the current folder are importable.
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
         try:
             module = importlib.import_module(location)
         except ModuleNotFoundError as exc:
             raise AppNotFound(f"cannot import {location!r}: {exc}") from None
     app = getattr(module, attr or "app", None)
+    if app is not None and not isinstance(app, MCPApp):
+        from cloudmcp.adapters import adapt  # imports a framework only for its own apps
+
+        app = adapt(app)
     if not isinstance(app, MCPApp):
         raise AppNotFound(f"{target!r} is not an MCPApp (looked for {attr or 'app'!r})")
     return app

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+from cloudmcp.errors import ConfigurationError
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
 #: Fields whose values never appear in a repr (logs, tracebacks).
 SECRETS = frozenset({"api_keys", "oauth_client_secret"})
+
+
+# The ranges a number setting may take; a value outside is refused at start-up.
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+Seconds = Annotated[float, msgspec.Meta(ge=0)]
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -27,7 +36,7 @@ class Settings(msgspec.Struct, kw_only=True):
     environment: str = "development"
     log_level: str = "INFO"
     #: Largest request body accepted, in bytes (413 beyond it).
-    max_request_size: int = 4 * 1024 * 1024
+    max_request_size: Positive = 4 * 1024 * 1024
     #: Host header values accepted (421 otherwise). Empty: any host, unless bound to
     #: localhost, where only local names are accepted (DNS rebinding protection).
     allowed_hosts: tuple[str, ...] = ()
@@ -42,30 +51,30 @@ class Settings(msgspec.Struct, kw_only=True):
     key_prefix: str = "cloudmcp:"
     #: Connections for short Redis commands, and for blocked reads (one per open SSE
     #: stream, listener or wait for a client's answer), per process.
-    redis_max_connections: int = 64
-    redis_max_readers: int = 1000
+    redis_max_connections: Positive = 64
+    redis_max_readers: Positive = 1000
     #: Idle seconds before a legacy session expires.
-    session_ttl: float = 1800.0
+    session_ttl: PositiveSeconds = 1800.0
     #: Events kept per SSE stream for resumption, and for how long (seconds).
-    sse_history: int = 1000
-    sse_history_ttl: float = 900.0
+    sse_history: Count = 1000
+    sse_history_ttl: PositiveSeconds = 900.0
     #: Seconds between keep-alive comments on long-lived SSE streams.
-    sse_keepalive: float = 15.0
+    sse_keepalive: Seconds = 15.0
     #: The `retry` hint (ms) legacy clients get on SSE streams.
-    sse_retry_ms: int = 1000
+    sse_retry_ms: Count = 1000
     #: Seconds a server-to-client request waits for the client's answer.
-    input_timeout: float = 300.0
+    input_timeout: Seconds = 300.0
     #: Keys that seal MRTR `requestState`, newest first, as `id:base64` (32+ bytes each).
     #: Every instance needs the same ring; unset: a random per-process key.
     state_keys: tuple[str, ...] = ()
     #: Seconds a sealed `requestState` stays valid.
-    state_ttl: float = 600.0
+    state_ttl: PositiveSeconds = 600.0
     #: Freshness hint (ms) on list results for 2026-07-28 clients.
-    list_ttl_ms: int = 60_000
+    list_ttl_ms: Count = 60_000
     #: Default cache TTL (seconds) for tools that opt into result caching.
-    cache_ttl: float = 300.0
+    cache_ttl: Seconds = 300.0
     #: Per-tool timeout in seconds (0: none).
-    tool_timeout: float = 0.0
+    tool_timeout: Seconds = 0.0
     #: Requests per principal as `count/seconds` (e.g. `100/60`), counted across every
     #: instance; empty: no limit. Tools add their own with `@app.tool(rate_limit=...)`.
     rate_limit: str = ""
@@ -73,7 +82,7 @@ class Settings(msgspec.Struct, kw_only=True):
     instance_id: str = ""
     #: Largest tool result or resource contents, in bytes of JSON; a larger tool result
     #: becomes a tool error. 0: no limit.
-    max_result_size: int = 4 * 1024 * 1024
+    max_result_size: Count = 4 * 1024 * 1024
     # Security: docs/security.md explains each of these.
     #: Who may call the MCP endpoint: none, api_key, oauth, or api_key,oauth (either).
     auth: str = "none"
@@ -102,17 +111,17 @@ class Settings(msgspec.Struct, kw_only=True):
     #: Signature algorithms accepted; asymmetric ones only.
     oauth_algorithms: tuple[str, ...] = ("RS256", "PS256", "ES256")
     #: Seconds of clock skew allowed on exp, nbf and iat.
-    oauth_leeway: float = 30.0
+    oauth_leeway: Seconds = 30.0
     #: Seconds a JWKS is kept, and the fewest between refreshes an unknown `kid` prompts.
-    oauth_jwks_ttl: float = 3600.0
-    oauth_jwks_refresh_interval: float = 30.0
-    oauth_http_timeout: float = 5.0
+    oauth_jwks_ttl: Seconds = 3600.0
+    oauth_jwks_refresh_interval: Seconds = 30.0
+    oauth_http_timeout: PositiveSeconds = 5.0
     #: jwt, introspection (RFC 7662), or auto (JWT-shaped tokens as JWTs, others introspected).
     oauth_validation: str = "jwt"
     oauth_introspection_url: str = ""
     oauth_client_id: str = ""
     oauth_client_secret: str = ""
-    oauth_introspection_ttl: float = 60.0
+    oauth_introspection_ttl: Seconds = 60.0
     #: Proxies (IPs or CIDRs) whose X-Forwarded-Host is believed.
     trusted_proxies: tuple[str, ...] = ()
 
@@ -129,7 +138,13 @@ class Settings(msgspec.Struct, kw_only=True):
         except msgspec.ValidationError as exc:
             # "Expected `int`, got `str` - at `$.port`": name the variable, not the path.
             name = str(exc).rpartition("$.")[2].rstrip("`").upper()
-            raise ValueError(f"{name}={env.get(name)!r}: {str(exc).partition(' - ')[0]}") from None
+            allowed = str(exc).partition(" - ")[0].replace("`", "")
+            allowed = allowed[:1].lower() + allowed[1:]
+            for kind, words in (("int", "a whole number"), ("float", "a number")):
+                allowed = allowed.replace(f"expected {kind}, got str", f"expected {words}")
+                allowed = allowed.replace(f"expected {kind}", f"expected {words}")
+            shown = "<hidden>" if name.lower() in SECRETS else repr(env.get(name))
+            raise ConfigurationError(f"{name}={shown}: {allowed}") from None
         for name, value in overrides.items():
             setattr(settings, name, value)
         return settings

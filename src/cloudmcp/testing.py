@@ -42,6 +42,57 @@ ACCEPT = "application/json, text/event-stream"
 _NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
 
+# what clients put on the wire, for tests that check it byte for byte
+
+
+def stateless_meta(
+    capabilities: Mapping[str, Any] | None = None,
+    *,
+    client: Mapping[str, Any] = CLIENT_INFO,
+    version: str = STATELESS,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The `_meta` every 2026-07-28 request carries."""
+    return {
+        "io.modelcontextprotocol/protocolVersion": version,
+        "io.modelcontextprotocol/clientInfo": dict(client),
+        "io.modelcontextprotocol/clientCapabilities": dict(capabilities or {}),
+        **extra,
+    }
+
+
+def stateless_headers(
+    method: str, params: Mapping[str, Any] | None = None, *, version: str = STATELESS
+) -> dict[str, str]:
+    """The headers that mirror a 2026-07-28 request's body (`Mcp-Name` from its target)."""
+    headers = {
+        "content-type": "application/json",
+        "accept": ACCEPT,
+        "mcp-protocol-version": version,
+        "mcp-method": method,
+    }
+    target = (params or {}).get(_NAMED.get(method, ""))
+    if isinstance(target, str):
+        headers["mcp-name"] = _header_value(target)
+    return headers
+
+
+def initialize_request(
+    version: str = LEGACY[0],
+    capabilities: Mapping[str, Any] | None = None,
+    *,
+    client: Mapping[str, Any] = CLIENT_INFO,
+    request_id: int | str = 0,
+) -> dict[str, Any]:
+    """The `initialize` request a legacy client opens its session with."""
+    params = {
+        "protocolVersion": version,
+        "capabilities": dict(capabilities or {}),
+        "clientInfo": dict(client),
+    }
+    return {"jsonrpc": "2.0", "id": request_id, "method": "initialize", "params": params}
+
+
 class Response:
     """One HTTP answer: its status, headers, and body or SSE messages."""
 
@@ -248,23 +299,16 @@ class TestClient:
     def _message(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         self._ids += 1
         if self.era == "stateless":
-            meta = {
-                "io.modelcontextprotocol/protocolVersion": self.version,
-                "io.modelcontextprotocol/clientInfo": CLIENT_INFO,
-                "io.modelcontextprotocol/clientCapabilities": self.capabilities,
-                **(params.get("_meta") or {}),
-            }
+            extra = params.get("_meta") or {}
+            meta = stateless_meta(self.capabilities, version=self.version, **extra)
             params = {**params, "_meta": meta}
         return {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}
 
     def _headers(self, method: str, params: dict[str, Any]) -> dict[str, str]:
-        headers = {"accept": ACCEPT}
         if self.era == "legacy":
-            return {**headers, **self._session_headers()}
-        headers.update({"mcp-protocol-version": self.version, "mcp-method": method})
-        target = params.get(_NAMED.get(method, ""))
-        if isinstance(target, str):
-            headers["mcp-name"] = _header_value(target)
+            return {"accept": ACCEPT, **self._session_headers()}
+        headers = stateless_headers(method, params, version=self.version)
+        target = params.get("name")
         if method == "tools/call":  # arguments a tool mirrors into Mcp-Param-* headers
             tool = getattr(self.app, "tools", {}).get(target)
             arguments = params.get("arguments") or {}
@@ -281,13 +325,8 @@ class TestClient:
         return headers
 
     async def _initialize(self) -> None:
-        params = {
-            "protocolVersion": self.version,
-            "capabilities": self.capabilities,
-            "clientInfo": CLIENT_INFO,
-        }
         self._ids += 1
-        message = {"jsonrpc": "2.0", "id": self._ids, "method": "initialize", "params": params}
+        message = initialize_request(self.version, self.capabilities, request_id=self._ids)
         response = await self.http("POST", message, headers={"accept": ACCEPT})
         reply = _reply(response)
         if "error" in reply:
@@ -353,4 +392,11 @@ def _header_value(value: str) -> str:
     return "=?base64?" + base64.b64encode(value.encode()).decode() + "?="
 
 
-__all__ = ["Answer", "Response", "TestClient"]
+__all__ = [
+    "Answer",
+    "Response",
+    "TestClient",
+    "initialize_request",
+    "stateless_headers",
+    "stateless_meta",
+]

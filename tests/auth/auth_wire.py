@@ -9,6 +9,7 @@ import httpx
 from authorization_server import AuthorizationServer
 
 from cloudmcp.settings import Settings
+from cloudmcp.testing import stateless_headers, stateless_meta
 
 RESOURCE = "http://testserver/mcp"
 STATELESS = "2026-07-28"
@@ -17,11 +18,7 @@ ACCEPT = "application/json, text/event-stream"
 
 
 def client_meta() -> dict[str, Any]:
-    return {
-        "io.modelcontextprotocol/protocolVersion": STATELESS,
-        "io.modelcontextprotocol/clientInfo": {"name": "security-test", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": {},
-    }
+    return stateless_meta(client={"name": "security-test", "version": "1"})
 
 
 class Wire:
@@ -39,15 +36,7 @@ class Wire:
         token: str | None = None,
     ) -> httpx.Response:
         params = {**(params or {}), "_meta": client_meta()}
-        sent = {
-            "content-type": "application/json",
-            "accept": ACCEPT,
-            "mcp-protocol-version": STATELESS,
-            "mcp-method": method,
-        }
-        name = params.get("name") or params.get("uri")
-        if isinstance(name, str):
-            sent["mcp-name"] = name
+        sent = stateless_headers(method, params)
         if token is not None:
             sent["authorization"] = f"Bearer {token}"
         sent.update(headers or {})

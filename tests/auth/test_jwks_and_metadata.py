@@ -237,3 +237,59 @@ async def test_api_keys_alone_publish_no_oauth_metadata(wire_for: Callable[..., 
     response = await wire.modern("tools/list")
     assert response.status_code == 401
     assert "resource_metadata" not in response.headers["www-authenticate"]
+
+
+async def test_a_slow_issuer_is_503_for_every_caller_waiting_on_it(
+    wire_for: Callable[..., Wire],
+) -> None:
+    """Callers queued behind a JWKS fetch that times out, with no keys cached, are told to
+    retry (503), not that their token is bad (401)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+
+    def hold() -> None:  # accepts and never answers
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
+    settings = Settings(
+        auth="oauth",
+        resource_uri=RESOURCE,
+        oauth_issuer=f"http://127.0.0.1:{port}",
+        oauth_jwks_url=f"http://127.0.0.1:{port}/jwks",
+        oauth_http_timeout=0.5,
+    )
+    wire = wire_for(settings)
+    token = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYS0xIn0.eyJzdWIiOiJhIn0.c2ln"
+    try:
+        answers = await asyncio.gather(*(wire.modern("tools/list", token=token) for _ in range(4)))
+    finally:
+        listener.close()
+        for held in accepted:
+            held.close()
+    assert [a.status_code for a in answers] == [503] * 4
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.1/jwks",
+        "https://192.168.1.1/jwks",
+        "https://[fd00::1]/jwks",
+        "https://127.0.0.2/jwks",
+    ],
+)
+def test_internal_addresses_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="OAUTH_JWKS_URL names an internal address"):
+        check_url(url, "OAUTH_JWKS_URL")
+    assert check_url("https://issuer.example/jwks", "OAUTH_JWKS_URL")

@@ -106,3 +106,12 @@ async def test_session_bound_to_principal_across_instances_with_redis(
         client = redis.Redis.from_url(REDIS_URL)
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
+
+
+def test_an_api_key_principal_and_an_oauth_subject_of_one_name_are_two_owners() -> None:
+    from cloudmcp.auth.principal import Principal
+    from cloudmcp.protocol.transport import principal_id
+
+    by_key, by_token = Principal("ops", kind="api_key"), Principal("ops", kind="oauth")
+    assert principal_id(by_key) == "api_key:ops" and principal_id(by_token) == "oauth:ops"
+    assert principal_id(None) is None and principal_id("plain") == "plain"

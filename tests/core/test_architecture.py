@@ -134,7 +134,14 @@ PUBLIC_API = {
         "ToolError",
         "ToolResult",
     ],
-    "cloudmcp.testing": ["Answer", "Response", "TestClient"],
+    "cloudmcp.testing": [
+        "Answer",
+        "Response",
+        "TestClient",
+        "initialize_request",
+        "stateless_headers",
+        "stateless_meta",
+    ],
     "cloudmcp.compose": ["Composable", "Service", "compose"],
     "cloudmcp.errors": [
         "AppNotFound",

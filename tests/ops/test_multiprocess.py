@@ -148,7 +148,10 @@ def test_serve_workers_share_sessions_state_and_metrics_and_exit_cleanly(tmp_pat
 
 @pytest.mark.parametrize(
     ("workers", "refusal_text"),
-    [("2", "--workers 2 needs REDIS_URL"), ("0", "--workers 0: expected 1 or more")],
+    [
+        ("2", "--workers 2 needs REDIS_URL"),
+        ("0", "--workers 0: expected a whole number, 1 or more"),
+    ],
 )
 def test_serve_workers_that_cannot_work_are_refused(workers: str, refusal_text: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}

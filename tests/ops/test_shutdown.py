@@ -87,3 +87,29 @@ def test_new_connections_are_refused_after_sigterm(tmp_path: Path) -> None:
         assert server.process.wait(timeout=GRACE + 5) == 0
     finally:
         stop(server)
+
+
+def test_a_call_past_the_grace_period_gets_a_json_rpc_error(tmp_path: Path) -> None:
+    server = start(tmp_path, {"GRACEFUL_TIMEOUT": "1"})
+    outcome: dict[str, object] = {}
+    try:
+        with httpx.Client(timeout=30) as client:
+
+            def slow_call() -> None:
+                response = call_tool(client, server.url, "slow", seconds=8.0)
+                outcome["status"] = response.status_code
+                outcome["body"] = response.json()
+
+            caller = threading.Thread(target=slow_call)
+            caller.start()
+            time.sleep(0.7)
+            server.process.send_signal(signal.SIGTERM)
+            code = server.process.wait(timeout=10)
+            caller.join(5)
+    finally:
+        stop(server)
+    log = server.log.read_text()
+    assert code == 0, log[-2000:]
+    assert outcome["status"] == 503
+    assert outcome["body"]["error"]["code"] == -31000  # type: ignore[index]
+    assert "Traceback" not in log and "Exception in ASGI application" not in log

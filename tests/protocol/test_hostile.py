@@ -154,3 +154,12 @@ async def test_a_result_that_breaks_its_own_schema_is_a_tool_error() -> None:
         result = await client.call_tool("count")
     assert result["isError"] is True
     assert "structuredContent" not in result
+
+
+async def test_waiting_on_logs_nobody_writes_leaves_nothing_behind() -> None:
+    store = MemoryStore()
+    for n in range(500):
+        assert await store.read({f"sse:unknown:{n}": "0"}, timeout=0.001) == []
+    assert not store._logs  # nothing kept for tokens that name no stream
+    await store.append("real", b"x", ttl=60, cap=10)
+    assert await store.read({"real": "0"}, timeout=0.001)

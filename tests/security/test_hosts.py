@@ -117,3 +117,74 @@ async def test_presets_guard_the_mcp_endpoint(wire_for: Callable[..., Wire]) -> 
         "tools/list", headers={"host": "testserver", "x-forwarded-host": "svc-abc-uc.a.run.app"}
     )
     assert response.status_code == 200
+
+
+# A Host that is not a host, and a server bound to every interface
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "localhost:1@evil.example",
+        "127.0.0.1:80@evil.example",
+        "localhost/evil.example",
+        "[::1]:80@evil.example",
+        "localhost:8000:1",
+        "localhost evil.example",
+    ],
+)
+def test_a_host_with_userinfo_or_junk_is_not_local(host: str) -> None:
+    policy = HostPolicy(Settings(), local_only=True)
+    assert status(policy, {"host": host}) == 421
+    if "@" in host:  # in an Origin, what precedes "@" is userinfo, not the host
+        origin = f"http://{host}"
+        assert status(policy, {"host": "localhost:8000", "origin": origin}) == 403
+
+
+PRIVATE_HOSTS = [
+    "localhost:8000",
+    "127.0.0.1:8000",
+    "[::1]:8000",
+    "192.168.1.20:8000",
+    "10.0.0.7",
+    "[fd00::1]:8000",
+    "mcp:8000",  # a compose or Kubernetes service name
+    "host.docker.internal:8000",
+    "laptop.local",
+    "app.localhost",
+    "mcp.default.svc.cluster.local",
+]
+PUBLIC_HOSTS = ["evil.example", "evil.example:8000", "rebind.attacker.com", "1.2.3.4.evil.example"]
+
+
+def test_private_preset_admits_names_no_public_dns_can_point_here() -> None:
+    policy = HostPolicy(Settings(allowed_hosts=("@private",)))
+    for host in PRIVATE_HOSTS:
+        assert status(policy, {"host": host}) == 200, host
+    for host in PUBLIC_HOSTS:
+        assert status(policy, {"host": host}) == 421, host
+    with pytest.raises(ValueError, match="ALLOWED_HOSTS only"):
+        expand_origins(["@private"])
+
+
+def test_a_wildcard_bind_keeps_the_rebinding_check_except_on_cloud_run() -> None:
+    from cloudmcp.auth.hosts import default_hosts
+
+    plain = Settings()
+    assert default_hosts(plain, "0.0.0.0", {}) == ("@private",)
+    assert default_hosts(plain, "::", {"PORT": "8080"}) == ("@private",)
+    custom = Settings(resource_uri="https://mcp.example.com/mcp")
+    assert default_hosts(custom, "0.0.0.0", {}) == ("@private", "@resource")
+    # Cloud Run's front end routes by Host: only its own URLs and mapped domains arrive.
+    assert default_hosts(plain, "0.0.0.0", {"K_SERVICE": "svc"}) == ()
+    # Loopback keeps the engine's local-names rule; a setting always wins.
+    assert default_hosts(plain, "127.0.0.1", {}) == ()
+    chosen = Settings(allowed_hosts=("mcp.example.com",))
+    assert default_hosts(chosen, "0.0.0.0", {}) == ("mcp.example.com",)
+    policy = HostPolicy(
+        Settings(
+            allowed_hosts=default_hosts(custom, "0.0.0.0", {}), resource_uri=custom.resource_uri
+        )
+    )
+    assert status(policy, {"host": "mcp.example.com"}) == 200
+    assert status(policy, {"host": "evil.example"}) == 421

@@ -61,8 +61,3 @@ async def store(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[St
         assert redis_store.cluster is True
     finally:
         await redis_store.close()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Tests of a Redis restart go last: they interrupt Redis for everyone.
-    items.sort(key=lambda item: "test_zz_" in item.nodeid)

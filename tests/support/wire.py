@@ -7,27 +7,20 @@ from typing import Any
 
 import httpx
 
+from cloudmcp.testing import ACCEPT, stateless_headers, stateless_meta
+from cloudmcp.testing import initialize_request as _initialize_request
+
 STATELESS = "2026-07-28"
-ACCEPT = "application/json, text/event-stream"
 CAPABILITIES = {"sampling": {}, "elicitation": {}, "roots": {}}
+CLIENT = {"name": "wire-test", "version": "1"}
 
 
 def meta(**extra: Any) -> dict[str, Any]:
-    return {
-        "io.modelcontextprotocol/protocolVersion": STATELESS,
-        "io.modelcontextprotocol/clientInfo": {"name": "wire-test", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": CAPABILITIES,
-        **extra,
-    }
+    return stateless_meta(CAPABILITIES, client=CLIENT, **extra)
 
 
 def modern_headers(method: str, name: str | None = None) -> dict[str, str]:
-    headers = {
-        "content-type": "application/json",
-        "accept": ACCEPT,
-        "mcp-protocol-version": STATELESS,
-        "mcp-method": method,
-    }
+    headers = stateless_headers(method)
     if name is not None:
         headers["mcp-name"] = name
     return headers
@@ -38,23 +31,14 @@ def modern(
 ) -> httpx.Response:
     """A conformant 2026-07-28 request: headers mirror the body."""
     params = {**(params or {}), "_meta": {**meta(), **(params or {}).get("_meta", {})}}
-    name = params.get("name") or params.get("uri")
     body = {"jsonrpc": "2.0", "id": id, "method": method, "params": params}
-    return client.post(url, json=body, headers=modern_headers(method, name))
+    return client.post(url, json=body, headers=stateless_headers(method, params))
 
 
 def initialize(version: str = "2025-11-25", client: str = "wire-test") -> dict[str, Any]:
     """The `initialize` request a legacy client opens its session with."""
-    return {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": version,
-            "capabilities": {"elicitation": {}, "sampling": {}},
-            "clientInfo": {"name": client, "version": "1"},
-        },
-    }
+    capabilities = {"elicitation": {}, "sampling": {}}
+    return _initialize_request(version, capabilities, client={"name": client, "version": "1"})
 
 
 class Session:

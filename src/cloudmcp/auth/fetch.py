@@ -10,6 +10,7 @@ or to another host; answers are capped in size and time.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import urllib.error
 import urllib.request
@@ -23,13 +24,27 @@ _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def check_url(url: str, setting: str) -> str:
-    """`url` if it is HTTPS (or HTTP to loopback); raises ValueError naming `setting`."""
+    """`url` if it is HTTPS to a public host (or HTTP to loopback); raises ValueError
+    naming `setting`. An address in a private, link-local or reserved range (a cloud's
+    metadata service at 169.254.169.254, say) is refused: no issuer lives there, and a
+    misconfiguration must not turn the resource server into a probe of the network it
+    runs in. Names are not resolved here; see docs/security.md."""
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
+        if _internal(parts.hostname):
+            raise ValueError(f"{setting} names an internal address: {parts.hostname}")
         return url
     if parts.scheme == "http" and parts.hostname in _LOOPBACK:
         return url
     raise ValueError(f"{setting} must be an https:// URL (http:// only to loopback)")
+
+
+def _internal(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name
+    return not address.is_global
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

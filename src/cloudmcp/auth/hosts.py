@@ -8,6 +8,14 @@ cloudmcp runs, so a deployment names its platform instead of spelling its hostna
     @function-url  *.lambda-url.*.on.aws             (Lambda Function URLs)
     @resource      the host of RESOURCE_URI          (the custom domain)
     @local         localhost, 127.0.0.1, [::1]
+    @private       names no public DNS can point at you: local names, IP addresses,
+                   single-label names (`mcp`), *.localhost, *.local, *.internal, *.home.arpa
+
+`cloudmcp serve` bound to every interface (0.0.0.0, as in a container) with no
+`ALLOWED_HOSTS` uses `@private` (and `@resource` when `RESOURCE_URI` is set): a DNS
+rebinding attack needs a public name, and reaching a container by address, service name
+or localhost keeps working. On Cloud Run any host is served: its front end delivers only
+requests for the service's own URLs and mapped domains.
 
 In `ALLOWED_ORIGINS` a preset stands for the `https://` origins of those hosts
 (`@local`: `http://` and `https://`, any port).
@@ -20,7 +28,8 @@ else could send it to slip past the Host check.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from cloudmcp.errors import MCPError
@@ -48,11 +57,41 @@ PRESETS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: `name[:port]` or `[v6]:port`, as RFC 9110 allows in Host; nothing else ("@", "/"...).
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::[0-9]{0,5})?")
+PRIVATE = "@private"
+#: Suffixes public DNS never resolves (RFC 6761, 6762, 8375; `.internal` for cloud VPCs).
+_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa")
+WILDCARD_BINDS = ("0.0.0.0", "::", "[::]", "")  # nosec B104
+
+
 def host_name(host: str) -> str:
-    """The name in a Host header, without its port."""
-    if host.startswith("["):
-        return host[: host.find("]") + 1]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    """The name in a Host header, without its port; "" when it is not a host at all
+    (`localhost:1@evil.example` names no host, and is not `localhost`)."""
+    found = _HOST.fullmatch(host)
+    return found[1] if found else ""
+
+
+def is_private(name: str) -> bool:
+    """Whether only a local resolver can point `name` (lower case, no port) at us."""
+    if name in LOCAL_HOSTS or "." not in name or name.endswith(_PRIVATE_SUFFIXES):
+        return bool(name)
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def default_hosts(settings: Settings, bind_host: str, env: Mapping[str, str]) -> tuple[str, ...]:
+    """`ALLOWED_HOSTS` for a server bound to `bind_host` when the setting is unset: local
+    names on loopback (the engine's rule), private names on every interface unless on
+    Cloud Run; as set otherwise."""
+    if settings.allowed_hosts or bind_host not in WILDCARD_BINDS or "K_SERVICE" in env:
+        return settings.allowed_hosts
+    return (PRIVATE, "@resource") if settings.resource_uri else (PRIVATE,)
 
 
 def _resource_host(resource_uri: str | None) -> str:
@@ -70,6 +109,8 @@ def expand_hosts(patterns: Iterable[str], resource_uri: str | None = None) -> tu
         pattern = pattern.strip().lower()
         if pattern == "@resource":
             expanded.append(_literal(_resource_host(resource_uri)))
+        elif pattern == PRIVATE:
+            expanded.append(PRIVATE)  # decided by is_private(), not a glob
         elif pattern.startswith("@"):
             if pattern not in PRESETS:
                 raise ValueError(f"ALLOWED_HOSTS: unknown preset {pattern!r}")
@@ -86,6 +127,8 @@ def expand_origins(patterns: Iterable[str], resource_uri: str | None = None) -> 
         if pattern == "@local":
             for host in PRESETS["@local"]:  # already escaped
                 expanded += [f"{s}://{host}{p}" for s in ("http", "https") for p in ("", ":*")]
+        elif pattern == PRIVATE:
+            raise ValueError(f"ALLOWED_ORIGINS: {PRIVATE} is for ALLOWED_HOSTS only")
         elif pattern.startswith("@"):
             expanded += [f"https://{h}" for h in expand_hosts([pattern], resource_uri)]
         elif pattern:
@@ -173,8 +216,14 @@ class HostPolicy:
 
     def _decide(self, host: str, origin: str | None) -> None:
         name = host_name(host).lower()
+        if host and not name:
+            raise MCPError(-32600, f"Misdirected request: {host!r} is not a host", status=421)
         if self.hosts:
-            allowed = _matches(host.lower(), self.hosts) or _matches(name, self.hosts)
+            allowed = (
+                _matches(host.lower(), self.hosts)
+                or _matches(name, self.hosts)
+                or (PRIVATE in self.hosts and is_private(name))
+            )
         else:
             allowed = not self.local_only or name in LOCAL_HOSTS
         if not allowed:

@@ -138,7 +138,11 @@ class JwksCache:
     async def _refresh(self, asked_at: float) -> None:
         async with self._lock:
             if self._tried_at >= asked_at:
-                return  # another request refreshed while this one waited
+                # Another request refreshed while this one waited; if that failed with no
+                # keys to fall back on, this request cannot be decided either: 503, not 401.
+                if not self.keys:
+                    raise VerifierUnavailable("JWKS not available")
+                return
             since = time.monotonic() - self._tried_at
             if self.keys and since < self.refresh_interval:
                 return

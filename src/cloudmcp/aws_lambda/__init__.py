@@ -40,6 +40,25 @@ def read_secrets() -> None:
         load_secrets()
 
 
+def check_settings() -> None:
+    """Every setting checked at init (after secrets are read): a bad one is one line in the
+    function's log, and the init fails with exit status 2 instead of each request failing;
+    settings that start but misbehave later get a warning line."""
+    import sys
+
+    from cloudmcp.errors import ConfigurationError
+    from cloudmcp.startup import check_settings as check
+    from cloudmcp.startup import start_up_warnings
+
+    try:
+        settings = check()
+    except ConfigurationError as exc:
+        print(f"cloudmcp: bad setting: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    for warning in start_up_warnings(settings, os.environ):
+        print(f"cloudmcp: warning: {warning}", file=sys.stderr, flush=True)
+
+
 def lambda_handler(
     app: Composable, path: str = "/mcp", *, bind_host: str | None = None
 ) -> LambdaHandler:
@@ -47,6 +66,7 @@ def lambda_handler(
     from cloudmcp.aws_lambda.direct import LambdaHandler
 
     read_secrets()
+    check_settings()
     return LambdaHandler(app, path, bind_host=bind_host)
 
 
@@ -55,6 +75,7 @@ def asgi_handler(app: Any, *, api_gateway_base_path: str = "/") -> AsgiHandler:
     from cloudmcp.aws_lambda.asgi import AsgiHandler
 
     read_secrets()
+    check_settings()
     return AsgiHandler(app, api_gateway_base_path=api_gateway_base_path)
 
 
@@ -63,8 +84,27 @@ def default_handler() -> LambdaHandler:
     from cloudmcp.loader import load_app
 
     read_secrets()  # before the app module runs: it may read settings at import
+    check_settings()
+    path = os.environ.get("CLOUDMCP_PATH") or "/mcp"
+    if os.environ.get("CLOUDMCP_STDIO"):  # a stdio server is served instead of CLOUDMCP_APP
+        return stdio_handler(path)
     app = load_app(os.environ.get("CLOUDMCP_APP") or None)
-    return lambda_handler(app, os.environ.get("CLOUDMCP_PATH") or "/mcp")
+    from cloudmcp.aws_lambda.direct import LambdaHandler
+
+    return LambdaHandler(app, path)
+
+
+def stdio_handler(path: str = "/mcp") -> LambdaHandler:
+    """The handler for the stdio server `CLOUDMCP_STDIO` names (a shell-quoted command).
+    Its first child starts in the function's init phase and lives across warm invocations;
+    one request at a time reaches an execution environment, so one child is enough."""
+    from cloudmcp.aws_lambda.direct import LambdaHandler
+    from cloudmcp.stdio import StdioApp, StdioConfig, command_from_env
+
+    app = StdioApp(command_from_env() or [], StdioConfig.from_env(pool_size=1))
+    handler = LambdaHandler(app, path)
+    handler.loop.run_until_complete(app.start())
+    return handler
 
 
 if not TYPE_CHECKING:

@@ -61,14 +61,17 @@ class AsgiHandler:
 
         cold_start = next_invocation()
         asyncio.set_event_loop(self.loop)
-        handler = self.mangum.infer(event, context)  # type: ignore[arg-type]
-        scope = handler.scope
+        try:
+            handler = self.mangum.infer(event, context)  # type: ignore[arg-type]
+            scope, body = handler.scope, handler.body
+        except Exception as failed:  # Mangum reading fields an event lacks, or mistypes
+            return refused(event, failed)
         # The lifespan's state, as Starlette's `request.state` expects it per request.
         scope["state"] = dict(self.lifespan_state)
         # What `MCPApp.http_app()` hands its tools as `ctx.platform` and `ctx.deadline`.
         scope["cloudmcp.platform"] = LambdaInvocation(context, event, cold_start)
         scope["cloudmcp.deadline"] = deadline(context)
-        response = HTTPCycle(scope, handler.body)(self.app)
+        response = HTTPCycle(scope, body)(self.app)
         result: dict[str, Any] = handler(response)
         return result
 
@@ -79,3 +82,16 @@ class AsgiHandler:
             self._lifespan.__exit__(None, None, None)
             self._lifespan = None
         self.loop.close()
+
+
+def refused(event: Mapping[str, Any], failed: Exception) -> dict[str, Any]:
+    """The 400 for an HTTP event Mangum could not read, in its service's shape, as direct
+    mode answers it; an event that is no HTTP request at all fails the invocation."""
+    from cloudmcp.aws_lambda.events import MalformedEvent, parse_event
+
+    try:
+        parsed = parse_event(event)
+    except MalformedEvent as malformed:
+        return malformed.response()
+    # Fields direct mode reads are fine, but Mangum reads more.
+    return MalformedEvent(f"a malformed {parsed.kind} event ({failed!r})", parsed).response()

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudmcp.startup import check_settings, option_or_env, refuse
+
 if TYPE_CHECKING:
     from cloudmcp.aws_lambda.direct import LambdaHandler
 
@@ -80,13 +82,14 @@ def register(commands: Any) -> None:
         choices=EVENT_KINDS,
         help="the event kind requests become (default: http-api-v2)",
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--host", default="127.0.0.1", help="the address (default 127.0.0.1)")
+    # Read in run_serve, not here: a malformed PORT must not break `--help` or other commands.
+    serve.add_argument("--port", type=int, help="the port ($PORT; default 8000)")
     serve.add_argument("--path", default="/mcp", help="the MCP endpoint's path (default /mcp)")
     serve.add_argument(
         "--timeout", type=float, default=30.0, help="the function's timeout in seconds"
     )
-    serve.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
+    serve.add_argument("--log-level", help="uvicorn's log level ($LOG_LEVEL; default info)")
     serve.set_defaults(run=run_serve)
 
 
@@ -95,7 +98,11 @@ def _handler(target: str | None, path: str, bind_host: str | None = None) -> Lam
     from cloudmcp.loader import load_app
 
     app = load_app(target or os.environ.get("CLOUDMCP_APP") or None)
-    # A local server keeps the localhost Host/Origin checks.
+    if bind_host is not None:
+        # A local server keeps the Host/Origin checks `cloudmcp serve` has where it binds.
+        from cloudmcp.auth.hosts import default_hosts
+
+        app.settings.allowed_hosts = default_hosts(app.settings, bind_host, os.environ)
     return lambda_handler(app, path, bind_host=bind_host)
 
 
@@ -159,8 +166,9 @@ def run_invoke(args: argparse.Namespace) -> int:
     from cloudmcp.errors import AppNotFound
 
     try:
+        check_settings()
         given = _headers(args.header)
-        body: Any = json.loads(args.body) if args.body is not None else DEFAULT_BODY
+        body: Any = _json_option("--body", args.body) if args.body is not None else DEFAULT_BODY
         data = json.dumps(body, separators=(",", ":")).encode()
         if args.event in EVENT_KINDS:
             headers = _merge(mcp_headers(body), given)
@@ -180,6 +188,13 @@ def run_invoke(args: argparse.Namespace) -> int:
     return 0 if int(response.get("statusCode", 500)) < 400 else 1
 
 
+def _json_option(option: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{option} {text!r}: not JSON ({exc})") from None
+
+
 def _saved_body(event: dict[str, Any]) -> bytes:
     import base64
 
@@ -194,6 +209,12 @@ def run_serve(args: argparse.Namespace) -> int:
     def make_handler() -> LambdaHandler:
         return _handler(args.target, args.path, bind_host=args.host)
 
+    try:
+        check_settings()
+        args.port = option_or_env(args.port, "PORT", os.environ, 8000, int, 0, 65535)
+        args.log_level = (args.log_level or os.environ.get("LOG_LEVEL") or "info").lower()
+    except ValueError as exc:
+        return refuse("cloudmcp lambda serve", exc)
     try:
         serve(
             make_handler,

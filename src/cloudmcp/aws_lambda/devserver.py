@@ -101,4 +101,5 @@ def serve(
     import uvicorn
 
     app = LocalEndpoint(make_handler, kind, timeout=timeout)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+    # uvicorn's access log: a line per request, as the Lambda console shows one per invocation.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=True, lifespan="on")

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from cloudmcp.aws_lambda.cors import Cors
-from cloudmcp.aws_lambda.events import parse_event
+from cloudmcp.aws_lambda.events import MalformedEvent, parse_event
 from cloudmcp.aws_lambda.invocation import LambdaInvocation, deadline, next_invocation
 from cloudmcp.aws_lambda.responder import BufferedResponder
 from cloudmcp.compose import Composable
@@ -70,7 +70,6 @@ class LambdaHandler:
             settings=lambda_settings(app.settings),
             standalone_streams=False,
         )
-        self.service.check()
         self.server = self.service.server
         self.engine = self.service.engine
         self.ops = self.service.ops
@@ -83,7 +82,10 @@ class LambdaHandler:
 
     def __call__(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         cold_start = next_invocation()
-        parsed = parse_event(event)
+        try:
+            parsed = parse_event(event)
+        except MalformedEvent as malformed:
+            return malformed.response()
         preflight = self.cors.preflight(parsed.method, parsed.headers)
         if preflight is not None:
             return parsed.response(preflight)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from cloudmcp.deploy.errors import ConfigError
+from cloudmcp.deploy.stdio_image import StdioServer
 
 # Cloud Run service names and most resource names built from it: a DNS label, short enough
 # that suffixes such as "-lambda-exec" stay under AWS's 64-character IAM role limit.
@@ -35,7 +36,9 @@ EnvVarName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 # Settings that are secrets: they must come from a secret store, never from plain [env].
 SECRET_ENV_VARS = frozenset({"REDIS_URL", "STATE_KEYS"})
 # Set by the renderers themselves; a user value would be overwritten or would leak a secret.
-RESERVED_ENV_VARS = frozenset({"PORT", "HOST", "CLOUDMCP_APP", "K_SERVICE", "AWS_REGION"})
+RESERVED_ENV_VARS = frozenset(
+    {"PORT", "HOST", "CLOUDMCP_APP", "CLOUDMCP_STDIO", "K_SERVICE", "AWS_REGION"}
+)
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -146,6 +149,8 @@ class DeployConfig(_Strict):
     redis: Redis | None = None
     cors: Cors = msgspec.field(default_factory=Cors)
     alarms: Alarms = msgspec.field(default_factory=Alarms)
+    # A stdio MCP server built into the image and served instead of `service.app`.
+    stdio: StdioServer | None = None
     env: dict[EnvVarName, str] = {}
     # Environment variable name -> secret id (same id in both clouds' secret stores).
     secrets: dict[EnvVarName, SecretId] = {}

@@ -10,6 +10,7 @@ from cloudmcp.deploy.cloudbuild import render_cloudbuild
 from cloudmcp.deploy.config import DeployConfig
 from cloudmcp.deploy.dockerfile import render_dockerfile, render_dockerignore
 from cloudmcp.deploy.sam import render_sam
+from cloudmcp.deploy.stdio_image import stdio_dockerfile
 from cloudmcp.deploy.terraform import render_terraform
 from cloudmcp.ops.dashboard import render_json as render_dashboard
 
@@ -28,7 +29,7 @@ def render_all(
 ) -> list[RenderedFile]:
     """Every file, in memory; `dockerfile_path` is the Dockerfile relative to the build context."""
     files = [
-        RenderedFile("Dockerfile", render_dockerfile(config, source)),
+        RenderedFile("Dockerfile", _dockerfile(config, source)),
         RenderedFile(".dockerignore", render_dockerignore()),
         RenderedFile(
             "cloudbuild.yaml", render_cloudbuild(config, default_environment, dockerfile_path)
@@ -46,6 +47,11 @@ def render_all(
     dashboard = render_dashboard(f"cloudmcp: {config.service.name}")
     files.append(RenderedFile("grafana/cloudmcp-dashboard.json", dashboard))
     return files
+
+
+def _dockerfile(config: DeployConfig, source: str) -> str:
+    dockerfile = render_dockerfile(config, source)
+    return dockerfile if config.stdio is None else stdio_dockerfile(dockerfile, config.stdio)
 
 
 def write_files(files: list[RenderedFile], out: Path) -> None:

@@ -125,7 +125,9 @@ class HttpApp:
         root = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]
-        service = self.service
+        service = self._service
+        if service is None or service.closed:
+            service = self.service
         responder = AsgiResponder(receive, send, self._extra)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         limit = service.settings.max_request_size

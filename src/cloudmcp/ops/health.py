@@ -12,6 +12,7 @@ import platform
 import time
 from typing import TYPE_CHECKING, Any
 
+from cloudmcp.ops.uptime import uptime
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.transport import JSON, Headers, HttpRequest, Responder
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from cloudmcp.app.registry import Registry
     from cloudmcp.protocol.engine import Engine
 
-STARTED = time.monotonic()
 #: A deep check slower than this is reported, not failed: the server still answers.
 DEEP_SLOW_SECONDS = 1.0
 
@@ -30,7 +30,7 @@ async def health_report(registry: Registry, engine: Engine) -> dict[str, Any]:
         "status": "healthy" if store_ok else "degraded",
         "server": registry.name,
         "version": registry.version,
-        "uptime_seconds": round(time.monotonic() - STARTED, 3),
+        "uptime_seconds": round(uptime(), 3),
         "environment": engine.settings.environment,
         "platform": platform.platform(terse=True),
         "python": platform.python_version(),

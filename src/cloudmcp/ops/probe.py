@@ -329,7 +329,10 @@ def _headers(values: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     try:
         headers = _headers(args.header)
-        arguments = json.loads(args.args)
+        try:
+            arguments = json.loads(args.args)
+        except ValueError as exc:
+            raise ValueError(f"--args {args.args!r}: not JSON ({exc})") from None
         if not isinstance(arguments, dict):
             raise ValueError("--args must be a JSON object")
     except ValueError as exc:

@@ -76,33 +76,26 @@ class Call(msgspec.Struct, kw_only=True):
     spec: Method
     #: The tool or prompt name, or resource URI, the request names (as sent).
     target: str | None = None
-    #: The registered entry `target` names, if any.
-    entry: Entry | None = None
+    #: The registered entry `target` names, by what the method names.
+    tool: ToolEntry | None = None
+    resource: ResourceEntry | None = None
+    prompt: PromptEntry | None = None
     #: A resource template's variables for `target`.
-    variables: dict[str, Any] = {}
+    variables: dict[str, Any] | None = None
 
     @property
     def known(self) -> bool:
         return self.spec.served_in(self.era)
 
     @property
+    def entry(self) -> Entry | None:
+        return self.tool or self.resource or self.prompt
+
+    @property
     def scopes(self) -> tuple[str, ...]:
         """The scopes the named entry needs (none when it names nothing known)."""
-        return self.entry.scopes if self.entry is not None else ()
-
-    # The entry, typed by what the method names.
-
-    @property
-    def tool(self) -> ToolEntry | None:
-        return self.entry if self.spec.kind == "tool" else None  # type: ignore[return-value]
-
-    @property
-    def resource(self) -> ResourceEntry | None:
-        return self.entry if self.spec.kind == "resource" else None  # type: ignore[return-value]
-
-    @property
-    def prompt(self) -> PromptEntry | None:
-        return self.entry if self.spec.kind == "prompt" else None  # type: ignore[return-value]
+        entry = self.entry
+        return entry.scopes if entry is not None else ()
 
 
 def parse(message: dict[str, Any], era: Era, registry: Registry) -> Call:
@@ -111,18 +104,19 @@ def parse(message: dict[str, Any], era: Era, registry: Registry) -> Call:
     params = message.get("params") or {}
     spec = METHODS.get(method, _UNKNOWN)
     call = Call(id=message["id"], method=method, params=params, era=era, spec=spec)
-    if spec.target is not None:
+    kind = spec.kind
+    if kind is not None:
         target = params.get(spec.target)
         if isinstance(target, str):
             call.target = target
-            if spec.kind == "tool":
-                call.entry = registry.tools.get(target)
-            elif spec.kind == "prompt":
-                call.entry = registry.prompts.get(target)
+            if kind == "tool":
+                call.tool = registry.tools.get(target)
+            elif kind == "prompt":
+                call.prompt = registry.prompts.get(target)
             else:
                 found = registry.find_resource(target)
                 if found is not None:
-                    call.entry, call.variables = found
+                    call.resource, call.variables = found
     return call
 
 

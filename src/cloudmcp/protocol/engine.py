@@ -8,6 +8,7 @@ the same engine runs in uvicorn, in AWS Lambda, and in a unit test.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudmcp.app.registry import Registry
 from cloudmcp.errors import MCPError, StoreUnavailable
+from cloudmcp.eventloop import current_task
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.call import Call, Era, parse
 from cloudmcp.protocol.closing import Closing
@@ -24,6 +26,7 @@ from cloudmcp.protocol.errors import (
     method_not_allowed,
     not_acceptable,
     rate_limited,
+    shutting_down,
     store_unavailable,
     unsupported_media_type,
 )
@@ -139,11 +142,12 @@ class Engine:
         request_id: Any = None
         try:
             if request.method == "POST":
-                body = self._read(request)
+                accept = parse_accept(request.headers.get("accept"))
+                body = self._read(request, accept)
                 if isinstance(body, dict):
                     request_id = body.get("id")
                     request_id = request_id if jsonrpc.is_request_id(request_id) else None
-                await self._post(request, body, responder)
+                await self._post(request, body, accept, responder)
             elif request.method in ("GET", "DELETE") and self._is_legacy_session(request):
                 if request.method == "GET":
                     accept = parse_accept(request.headers.get("accept"))
@@ -163,6 +167,15 @@ class Engine:
             await self.refuse(request, responder, store_unavailable(), request_id)
         except RecursionError:
             await self.refuse(request, responder, invalid_request("nested too deeply"), request_id)
+        except asyncio.CancelledError:
+            if not self.closing.closing or responder.closed:
+                raise
+            # The server's grace period ran out with the call unfinished: answer it, so
+            # the client retries elsewhere and the server logs no traceback.
+            task = current_task()
+            if task is not None:
+                task.uncancel()
+            await self.refuse(request, responder, shutting_down(), request_id)
         except Exception:
             log.exception("unhandled error serving %s", request.method)
             await self.refuse(request, responder, internal_error(status=500), request_id)
@@ -184,20 +197,20 @@ class Engine:
             version is None or version.strip() != STATELESS
         )
 
-    def _read(self, request: HttpRequest) -> Any:
+    def _read(self, request: HttpRequest, accept: Accept) -> Any:
         """The decoded body of a POST the transport rules accept."""
         content_type = request.headers.get("content-type", JSON)
         if content_type.split(";", 1)[0].strip().lower() != JSON:
             raise unsupported_media_type()
-        accept = parse_accept(request.headers.get("accept"))
         if not accept.json and not accept.sse:
             raise not_acceptable(
                 "the Accept header must allow application/json or text/event-stream"
             )
         return jsonrpc.decode(request.body)
 
-    async def _post(self, request: HttpRequest, body: Any, responder: Responder) -> None:
-        accept = parse_accept(request.headers.get("accept"))
+    async def _post(
+        self, request: HttpRequest, body: Any, accept: Accept, responder: Responder
+    ) -> None:
         if isinstance(body, list):
             await self.legacy.post(request, body, accept, responder, self.admit)
             return
@@ -237,8 +250,8 @@ class Engine:
     async def admit(self, request: HttpRequest, call: Call) -> None:
         """What a call must pass before it runs: the scopes of what it names, and the
         caller's rate limits. Raises `MCPError` (403, 429)."""
-        if self.authorize is not None and call.entry is not None and call.entry.scopes:
-            self.authorize(request.principal, call.entry.scopes)
+        if self.authorize is not None and (scopes := call.scopes):
+            self.authorize(request.principal, scopes)
         limiter = self.limiter
         tool = call.tool
         tool_limit = _limit(tool.rate_limit) if tool is not None and tool.rate_limit else None

@@ -132,6 +132,16 @@ def store_unavailable() -> MCPError:
     )
 
 
+def shutting_down() -> MCPError:
+    # The call was cut off by the server's shutdown; another instance takes the retry.
+    return MCPError(
+        SERVICE_UNAVAILABLE,
+        "Service unavailable: the server shut down before the call finished; retry",
+        status=503,
+        headers={"retry-after": "1"},
+    )
+
+
 def rate_limited(limit: str, scope: str, retry_after: float, retry_after_header: str) -> MCPError:
     return MCPError(
         RATE_LIMITED,

@@ -21,6 +21,7 @@ from cloudmcp.errors import ArgumentError, MCPError, ToolError
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.call import Call
 from cloudmcp.protocol.errors import internal_error, invalid_params, method_not_found, timed_out
+from cloudmcp.protocol.transport import principal_id
 from cloudmcp.state.cache import ToolCache
 
 log = logging.getLogger("cloudmcp")
@@ -115,8 +116,9 @@ class Features:
         decorate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> bytes:
         """The JSON-RPC response for `result`, encoded once; a tool result over
-        `MAX_RESULT_SIZE` becomes a tool error (no 6 MB Lambda payload error later)."""
-        data = jsonrpc.encode(jsonrpc.result(call.id, decorate(result) if decorate else result))
+        `MAX_RESULT_SIZE` becomes a tool error (no 6 MB Lambda payload error later),
+        `decorate`d as the era decorates results."""
+        data = jsonrpc.encode(jsonrpc.result(call.id, result))
         limit = self.max_result_size
         if not limit or len(data) <= limit or call.method != "tools/call":
             return data
@@ -144,8 +146,7 @@ class Features:
             raise invalid_params('"arguments" must be an object')
         cache_key = None
         if tool.cache_ttl and self.cache is not None:
-            principal = ctx.principal
-            caller = None if principal is None else str(getattr(principal, "id", principal))
+            caller = principal_id(ctx.principal)
             cache_key = self.cache.key(name, jsonrpc.encode_canonical([arguments, caller]))
             cached = await self.cache.get(cache_key)
             if cached is not None:
@@ -185,7 +186,8 @@ class Features:
         if resource is None or not _allowed(resource.scopes, ctx):
             # -32602 since 2026-07-28; earlier revisions said -32002, and clients accept both.
             raise invalid_params(f"Resource not found: {uri}", {"uri": uri})
-        contents = await _guarded(f"Resource {uri}", resource.read(uri, call.variables, ctx))
+        variables = call.variables or {}
+        contents = await _guarded(f"Resource {uri}", resource.read(uri, variables, ctx))
         return {"contents": contents}
 
     # prompts

@@ -36,6 +36,7 @@ from cloudmcp.protocol.transport import (
     Accept,
     HttpRequest,
     Responder,
+    principal_id,
     sse_event,
 )
 from cloudmcp.protocol.versions import STATELESS, SUPPORTED
@@ -151,7 +152,7 @@ class Stateless:
     ) -> None:
         """Answer one request; raises `MCPError` for what is refused before it runs."""
         meta = self._check(request, call)
-        if not call.known:
+        if not call.spec.stateless:
             raise method_not_found(call.method, status=404)
         if call.method == "tools/call":
             self._check_params_headers(request, call)
@@ -276,7 +277,7 @@ class Stateless:
             return
         request.info.tool_error = result.get("isError") is True
         cacheable = call.spec.cacheable and "requestState" not in call.params
-        answer = self.features.encode(call, result, lambda r: self.decorate(r, cacheable))
+        answer = self.features.encode(call, self.decorate(result, cacheable), self._complete)
         await stream.finish(answer)
 
     def _answers(self, request: HttpRequest, call: Call) -> dict[str, Any]:
@@ -294,6 +295,9 @@ class Stateless:
                 raise invalid_params('"inputResponses" must be an object')
             answers.update(responses)
         return answers
+
+    def _complete(self, result: dict[str, Any]) -> dict[str, Any]:
+        return self.decorate(result, False)
 
     def decorate(self, result: dict[str, Any], cacheable: bool) -> dict[str, Any]:
         result["resultType"] = "complete"
@@ -362,6 +366,6 @@ def _fingerprint(request: HttpRequest, call: Call) -> str:
 
     params = call.params
     target = {k: params.get(k) for k in ("name", "uri", "arguments")}
-    principal = getattr(request.principal, "id", request.principal)
+    principal = principal_id(request.principal)
     digest = hashlib.sha256(jsonrpc.encode_canonical([call.method, target, str(principal)]))
     return digest.hexdigest()[:32]

@@ -26,9 +26,14 @@ SESSION_HEADER = "mcp-session-id"
 
 
 def principal_id(principal: Any) -> str | None:
+    """Who owns sessions, rate limits and sealed state: the principal's id, under how it
+    proved it (`api_key:ops`, `oauth:ops`), so an API key's principal and an OAuth
+    subject of the same name never share anything."""
     if principal is None:
         return None
-    return str(getattr(principal, "id", principal))
+    ident = str(getattr(principal, "id", principal))
+    kind = getattr(principal, "kind", None)
+    return f"{kind}:{ident}" if kind else ident
 
 
 class RequestInfo(msgspec.Struct):

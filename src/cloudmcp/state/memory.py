@@ -122,14 +122,18 @@ class MemoryStore(Store):
                 # A reader may wait on a log before its first event: create it empty.
                 entry = self._logs[log] = _Log(deque(maxlen=1024), self._clock() + 3600)
             entry.waiters.add(waiter)
-            logs.append(entry)
+            logs.append((log, entry))
         try:
             await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
             pass
         finally:
-            for entry in logs:
+            for log, entry in logs:
                 entry.waiters.discard(waiter)
+                # A log only ever waited on (an unknown resume token, say) leaves with its
+                # last reader: memory stays bounded by what was written.
+                if not entry.seq and not entry.waiters and self._logs.get(log) is entry:
+                    del self._logs[log]
         return self._collect(positions)
 
     async def tail(self, log: str) -> str:
