@@ -305,13 +305,13 @@ class RedisStore(Store):
     async def read(self, after: Mapping[str, str], *, timeout: float) -> list[Event]:
         if not after:
             return []
-        await self._redis()
         if timeout <= 0:
-            return await self._fetch(dict(after))
+            return await self._fetch(after)
+        await self._redis()
         assert self._reader is not None
         return await self._reader.read(after, timeout)
 
-    async def _fetch(self, positions: dict[str, str]) -> list[Event]:
+    async def _fetch(self, positions: Mapping[str, str]) -> list[Event]:
         """Events after each position, without blocking: one XREAD per hash slot."""
         client = await self._redis()
         async with self._guard(*positions):
