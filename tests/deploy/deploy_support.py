@@ -6,8 +6,10 @@ The validators live in their own venvs under .tools/ (`make tools`, or
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,8 @@ CONFIGS = {
     "full": (EXAMPLES / "cloudmcp.toml", "staging"),
     "minimal": (EXAMPLES / "minimal.toml", "production"),
     "pyproject": (HERE / "configs" / "pyproject.toml", "production"),
+    "sam-rest": (HERE / "configs" / "sam-rest.toml", "staging"),
+    "terraform-url": (HERE / "configs" / "terraform-url.toml", "production"),
 }
 
 
@@ -82,10 +86,15 @@ def run(
 
 
 def render(name: str, out: Path) -> Rendered:
+    """Render as a user would: the config at the project root, the files in `deploy/` inside it."""
     path, environment = CONFIGS[name]
-    config = load_config(path)
-    render_to(config, path, out, environment)
-    return Rendered(name, config, path, environment, out)
+    project = out / "project"
+    project.mkdir(parents=True, exist_ok=True)
+    copied = project / path.name
+    shutil.copyfile(path, copied)
+    config = load_config(copied)
+    render_to(config, copied, project / "deploy", environment)
+    return Rendered(name, config, copied, environment, project / "deploy")
 
 
 def sam_transform(template: Path, out: Path, region: str) -> subprocess.CompletedProcess[str]:
@@ -122,3 +131,27 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+SCHEMAS = ROOT / ".tools" / "schemas"
+PROVIDERS = {"aws": "@cdktf/provider-aws", "google": "@cdktf/provider-google"}
+
+
+def provider_schemas() -> dict[str, Any]:
+    """The providers' schemas from the CDKTF packages' .jsii files, extracted once per lock."""
+    from cloudmcp.deploy.terraform.schemas import extract, load_schemas
+
+    lock = ROOT / "tools" / "schemas" / "package-lock.json"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
+    paths = []
+    for name, package in PROVIDERS.items():
+        jsii = SCHEMAS / "node_modules" / package / ".jsii"
+        if not jsii.exists():
+            pytest.fail(f"{jsii} is missing: run `make tools` (scripts/install-tools.sh) first")
+        cached = SCHEMAS / f"{name}-{digest}.schema.json"
+        if not cached.exists():
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(extract(json.loads(jsii.read_text()))))
+            partial.replace(cached)
+        paths.append(cached)
+    return load_schemas(paths)

@@ -44,6 +44,11 @@ def minimal(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
 
 
 @pytest.fixture(scope="module")
+def sam_rest(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    return render("sam-rest", tmp_path_factory.mktemp("sam-rest"))
+
+
+@pytest.fixture(scope="module")
 def full_terraform(full: Rendered) -> dict[str, Any]:
     return resources(hcl_module(full.terraform))
 
@@ -84,14 +89,15 @@ def test_no_record_points_at_a_run_app_hostname(full: Rendered) -> None:
     assert "ghs.googlehosted.com" not in text  # the load balancer replaces domain mappings
 
 
-def test_health_check_is_https_with_sni_on_the_health_path_without_a_scheme(
+def test_health_check_is_https_with_sni_on_the_ready_path_without_a_scheme(
     full: Rendered, full_terraform: dict[str, Any]
 ) -> None:
     check = full_terraform["aws_route53_health_check.primary"]
     assert _unquote(check["type"]) == "HTTPS"
     assert check["enable_sni"] is True
     assert check["port"] == 443
-    assert check["resource_path"] == "${var.health_path}"
+    # Readiness: a primary whose store is down fails over (defect 14).
+    assert check["resource_path"] == "${var.ready_path}"
     assert check["fqdn"] == "${var.domain_name}"
     # Probes the primary's own address, not the failover name it steers.
     assert check["ip_address"] == "${google_compute_global_address.mcp.address}"
@@ -122,11 +128,14 @@ def test_certificates_are_validated_through_route_53(full_terraform: dict[str, A
 
 
 def test_redis_url_only_ever_comes_from_a_secret_store(full: Rendered) -> None:
-    every_file = [p for p in full.out.rglob("*") if p.is_file()]
+    every_file = [p for p in full.out.rglob("*") if p.is_file() and "release" not in p.parts]
     for path in every_file:
         text = path.read_text()
-        assert "redis://" not in text and "rediss://" not in text, path
         for line in text.splitlines():
+            if "redis://" in line or "rediss://" in line:
+                # Only Terraform writing a managed store's URL into its secret, from attributes.
+                assert "secret_data" in line or "secret_string" in line, (path, line)
+                assert "${google_redis_instance" in line or "${aws_elasticache" in line
             if "REDIS_URL" in line and "=" in line and "--set-secrets" not in line:
                 assert "secret" in line.lower() or "#" in line, (path, line)
     cloud_run = resources(hcl_module(full.terraform))["google_cloud_run_v2_service.mcp"]
@@ -139,15 +148,17 @@ def test_cloudbuild_sets_redis_url_from_secret_manager(full: Rendered) -> None:
     document = build_cloudbuild(full.config, full.environment)
     deploy = next(s for s in document["steps"] if s["id"] == "deploy-no-traffic")
     script = deploy["args"][-1]
-    assert re.search(r"--set-secrets=\S*REDIS_URL=weather-mcp-redis-url:latest", script)
+    for name in full.config.environments:
+        assert re.search(rf"--set-secrets=\S*REDIS_URL=weather-mcp-redis-url-{name}:latest", script)
     assert "REDIS_URL" not in str(document["substitutions"])
 
 
-def test_lambda_reads_secrets_by_id_with_least_privilege(full: Rendered) -> None:
-    template = build_template(full.config, full.environment)
+def test_lambda_reads_secrets_by_id_with_least_privilege(sam_rest: Rendered) -> None:
+    template = build_template(sam_rest.config, sam_rest.environment)
     function = template["Resources"]["McpFunction"]["Properties"]
     variables = function["Environment"]["Variables"]
-    assert variables["REDIS_URL_SECRET_ID"] == "weather-mcp-redis-url"
+    assert variables["REDIS_URL_SECRET_ID"] == {"Fn::Sub": "files-mcp-redis-url-${Stage}"}
+    assert variables["API_KEYS_SECRET_ID"] == {"Fn::Sub": "files-mcp-api-keys-${Stage}"}
     assert "REDIS_URL" not in variables
     (policy,) = function["Policies"]
     (statement,) = policy["Statement"]
@@ -155,64 +166,67 @@ def test_lambda_reads_secrets_by_id_with_least_privilege(full: Rendered) -> None
     assert all("*" not in r["Fn::Sub"].replace("-??????", "") for r in statement["Resource"])
 
 
-# --- Cloud Build -------------------------------------------------------------------------------
-
-
-def test_cloudbuild_builds_pushes_deploys_without_traffic_probes_then_shifts(
-    full: Rendered,
-) -> None:
+def test_cloudbuild_builds_pushes_deploys_without_traffic_then_releases(full: Rendered) -> None:
     document = yaml_file(full.out / "cloudbuild.yaml")
     assert document == build_cloudbuild(full.config, full.environment) | {
         "substitutions": document["substitutions"]
     }
     steps = document["steps"]
     ids = [step["id"] for step in steps]
-    assert ids[:4] == ["build", "push", "deploy-no-traffic", "probe-revision"]
-    build = " ".join(steps[0]["args"])
-    assert ":${COMMIT_SHA}" in build and ":latest" in build
+    assert ids == [
+        "pull-cache",
+        "build",
+        "push",
+        "deploy-no-traffic",
+        "release-gcp",
+        "aws-identity",
+        "ecr-login",
+        "ecr-push",
+        "release-aws",
+    ]
+    build = " ".join(steps[1]["args"])
+    assert ":${COMMIT_SHA}" in build and ":latest" in build and "--cache-from=" in build
     assert "docker.pkg.dev" in build
-    deploy = steps[2]["args"][-1]
+    deploy = steps[3]["args"][-1]
     assert "--no-traffic" in deploy and '--tag="$${TAG}"' in deploy
-    for flag in ("--timeout=300", "--concurrency=100", "--cpu-boost"):
+    for flag in ("--timeout=300", "--concurrency=100", "--cpu-boost", "--cpu-throttling"):
         assert flag in deploy
     assert "MEMORY=1Gi" in deploy and "MIN_INSTANCES=1" in deploy and "MAX_INSTANCES=50" in deploy
-    probes = [s for s in steps if s["id"].startswith("probe-")]
-    assert all("cloudmcp probe" in s["args"][-1] for s in probes)
-    shifts = [s["id"] for s in steps if s["id"].startswith("traffic-")]
-    assert shifts == ["traffic-10", "traffic-50", "traffic-100"]
-    # Each step waits for the previous one: no traffic moves before its probe passed.
+    release = steps[4]["args"][-1]
+    assert "release/release.py gcp" in release and "--steps=10,50,100" in release
+    assert "--api-key-secret=weather-mcp-api-keys-${_ENVIRONMENT}" in release
+    assert "release/release.py aws" in steps[8]["args"][-1]
+    # Each step waits for the one before it: nothing is released before its image is pushed.
     for before, after in itertools.pairwise(steps):
         assert after["waitFor"] == [before["id"]]
 
 
-# --- SAM ---------------------------------------------------------------------------------------
-
-
-def test_sam_template_covers_the_lambda_checklist(full: Rendered) -> None:
-    template = yaml_file(full.out / "template.yaml")
-    assert template == build_template(full.config, full.environment)
+def test_sam_template_covers_the_lambda_checklist(sam_rest: Rendered) -> None:
+    template = yaml_file(sam_rest.out / "template.yaml")
+    assert template == build_template(sam_rest.config, sam_rest.environment)
     assert template["Parameters"]["Stage"]["AllowedValues"] == ["staging", "production"]
     function = template["Resources"]["McpFunction"]["Properties"]
     assert function["PackageType"] == "Image"
     assert function["ImageConfig"]["Command"] == ["cloudmcp.aws_lambda.handler"]
     assert function["AutoPublishAlias"] == "live"
     preference = function["DeploymentPreference"]
-    assert preference["Type"] == "Canary10Percent5Minutes"
+    assert preference["Type"] == "Linear10PercentEvery1Minute"
+    assert preference["Hooks"] == {"PreTraffic": {"Ref": "PreTrafficHook"}}
     alarm_names = [ref["Ref"] for ref in preference["Alarms"]]
     assert alarm_names == ["ErrorsAlarm", "ThrottlesAlarm", "DurationP90Alarm"]
     for name in alarm_names:
         assert template["Resources"][name]["Type"] == "AWS::CloudWatch::Alarm"
     assert template["Resources"]["DurationP90Alarm"]["Properties"]["ExtendedStatistic"] == "p90"
     assert function["Tracing"] == "Active"
-    assert function["VpcConfig"]["SubnetIds"] == full.config.redis.aws_subnet_ids  # type: ignore[union-attr]
+    assert function["VpcConfig"]["SubnetIds"] == {"Ref": "VpcSubnetIds"}
     assert template["Resources"]["FunctionLogGroup"]["Properties"]["RetentionInDays"] == 30
     paths = {
         (e["Properties"]["Path"], e["Properties"]["Method"]) for e in function["Events"].values()
     }
     assert paths == {("/mcp", "ANY"), ("/health", "GET"), ("/ready", "GET")}
-    assert function["FunctionUrlConfig"]["AuthType"] == "AWS_IAM"
+    assert function["FunctionUrlConfig"]["AuthType"] == "NONE"
     cors = template["Resources"]["McpHttpApi"]["Properties"]["CorsConfiguration"]
-    assert cors["AllowOrigins"] == ["https://app.example.com"]
+    assert cors["AllowOrigins"] == ["https://app.example.com", "https://admin.example.com"]
 
 
 def test_sam_has_no_cors_vpc_or_url_unless_configured(minimal: Rendered) -> None:
@@ -220,11 +234,15 @@ def test_sam_has_no_cors_vpc_or_url_unless_configured(minimal: Rendered) -> None
     function = template["Resources"]["McpFunction"]["Properties"]
     assert "VpcConfig" not in function
     assert "FunctionUrlConfig" not in function
-    assert "Policies" not in function  # no secrets: nothing beyond SAM's execution role
+    assert "ReservedConcurrentExecutions" not in function
+    # Only the API keys secret: SAM's execution role plus reading exactly that.
+    (policy,) = function["Policies"]
+    (statement,) = policy["Statement"]
+    assert statement["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:"
+         "secret:hello-mcp-api-keys-${Stage}-??????"}
+    ]  # fmt: skip
     assert "CorsConfiguration" not in template["Resources"]["McpHttpApi"]["Properties"]
-
-
-# --- Terraform shape ---------------------------------------------------------------------------
 
 
 def test_terraform_has_a_file_per_concern_and_a_var_file_per_environment(full: Rendered) -> None:
@@ -234,6 +252,9 @@ def test_terraform_has_a_file_per_concern_and_a_var_file_per_environment(full: R
         "gcp_iam.tf",
         "gcp_artifact_registry.tf",
         "gcp_load_balancer.tf",
+        "gcp_redis.tf",
+        "aws_redis.tf",
+        "aws_release.tf",
         "aws_ecr.tf",
         "aws_iam.tf",
         "aws_lambda.tf",
@@ -247,21 +268,20 @@ def test_terraform_has_a_file_per_concern_and_a_var_file_per_environment(full: R
         "production.tfvars",
         "README.md",
     } <= names
-    assert (
-        "terraform workspace select -or-create staging"
-        in (full.terraform / "README.md").read_text()
-    )
+    readme = (full.terraform / "README.md").read_text()
+    assert "init -reconfigure" in readme and "cloudmcp/weather-mcp/<environment>" in readme
 
 
-def test_every_variable_is_described_and_blue_green_is_validated(full: Rendered) -> None:
+def test_every_variable_is_described_and_validated_where_it_can_be_wrong(full: Rendered) -> None:
     variables: dict[str, Any] = {}
     for document in hcl_module(full.terraform):
         for block in document.get("variable", []):
             variables.update({_unquote(k): v for k, v in block.items() if not k.startswith("__")})
     assert all(len(_unquote(v["description"])) > 10 for v in variables.values())
-    for name in ("cloud_run_latest_percent", "lambda_canary_weight", "lambda_canary_version"):
+    for name in ("lambda_reserved_concurrency", "build_service_account_id", "redis_gcp_tier"):
         assert variables[name]["validation"], name
-    assert "cloud_run_stable_revision" in variables and "lambda_live_version" in variables
+    # Traffic is the pipeline's: no Terraform variable moves it.
+    assert not any("canary" in name or "stable" in name for name in variables)
 
 
 def test_cloud_run_has_probes_scaling_and_its_own_identity(full_terraform: dict[str, Any]) -> None:
@@ -269,7 +289,8 @@ def test_cloud_run_has_probes_scaling_and_its_own_identity(full_terraform: dict[
     assert service["service_account"] == "${google_service_account.run.email}"
     assert service["scaling"][0]["min_instance_count"] == "${var.min_instances}"
     container = service["containers"][0]
-    assert container["startup_probe"][0]["http_get"][0]["path"] == "${var.ready_path}"
+    # Both on liveness: a store outage neither restarts instances nor blocks scale-out.
+    assert container["startup_probe"][0]["http_get"][0]["path"] == "${var.health_path}"
     assert container["liveness_probe"][0]["http_get"][0]["path"] == "${var.health_path}"
     assert "vpc_access" in service
     grant = full_terraform["google_secret_manager_secret_iam_member.run_reads"]
@@ -317,4 +338,4 @@ def test_every_cloudbuild_substitution_is_used_and_defined(rendered: Rendered) -
     used = set(re.findall(r"(?<!\$)\$\{?(_[A-Z0-9_]+)", text))
     assert used == set(document["substitutions"])
     builtins = set(re.findall(r"(?<!\$)\$\{?([A-Z][A-Z0-9_]*)", text))
-    assert builtins <= {"PROJECT_ID", "COMMIT_SHA"}
+    assert builtins <= {"PROJECT_ID", "COMMIT_SHA", "BUILD_ID"}

@@ -18,7 +18,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from deploy_support import free_port, render
+
+# Starts servers, Redis or the validators: integration tests (tests/conftest.py).
+pytestmark = pytest.mark.integration
 
 VENV_BIN = Path(sys.executable).parent
 APP = "from cloudmcp.example import app  # the built-in example, as a user's server.py\n"

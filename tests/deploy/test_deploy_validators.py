@@ -23,6 +23,9 @@ from deploy_support import (
 
 from cloudmcp.deploy.terraform.references import check_module, check_var_file
 
+# Starts servers, Redis or the validators: integration tests (tests/conftest.py).
+pytestmark = pytest.mark.integration
+
 # Variables the plan passes with -var instead of a var file.
 SUPPLIED_ON_COMMAND_LINE = ("image_tag",)
 
@@ -43,7 +46,8 @@ def test_hadolint_finds_nothing(rendered: Rendered) -> None:
 
 
 def test_sam_transform_then_cfn_lint_has_zero_errors(rendered: Rendered, tmp_path: Path) -> None:
-    if rendered.config.aws is None:
+    if rendered.config.aws is None or rendered.config.aws.deployer != "sam":
+        # template.yaml only when SAM deploys the Lambda side.
         assert not (rendered.out / "template.yaml").exists()
         return
     region = rendered.config.aws.region
@@ -62,6 +66,44 @@ def test_sam_transform_then_cfn_lint_has_zero_errors(rendered: Rendered, tmp_pat
     lint = run("cfn-lint", "--regions", region, "--format", "parseable", "--", transformed)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert lint.stdout.strip() == ""
+
+
+def test_cfn_lint_serverless_rules_find_nothing(rendered: Rendered) -> None:
+    template = rendered.out / "template.yaml"
+    if not template.exists():
+        return  # Terraform deploys the Lambda side: checked by the schema and checkov tests
+    region = rendered.config.aws.region  # type: ignore[union-attr]
+    lint = run(
+        "cfn-lint", "--regions", region, "--format", "parseable",
+        "--append-rules", "cfn_lint_serverless.rules", "--", template,
+    )  # fmt: skip
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_cfn_lint_serverless_rules_run(tmp_path: Path) -> None:
+    # Proves the serverless rules are loaded: a function without a log group and retention.
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        json.dumps(
+            {
+                "Transform": "AWS::Serverless-2016-10-31",
+                "Resources": {
+                    "Fn": {
+                        "Type": "AWS::Serverless::Function",
+                        "Properties": {
+                            "PackageType": "Image",
+                            "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1",
+                        },
+                    }
+                },
+            }
+        )
+    )
+    lint = run(
+        "cfn-lint", "--regions", "us-east-1", "--format", "parseable",
+        "--append-rules", "cfn_lint_serverless.rules", "--", template,
+    )  # fmt: skip
+    assert lint.returncode != 0 and "WS1004" in lint.stdout
 
 
 def test_sam_transform_rejects_an_invalid_template(tmp_path: Path) -> None:
@@ -161,14 +203,15 @@ def checkov_report(rendered: Rendered, tmp_path_factory: pytest.TempPathFactory)
 
 def test_checkov_has_no_failed_checks(checkov_report: Any, rendered: Rendered) -> None:
     frameworks = {section["check_type"] for section in checkov_report}
-    expected = {"terraform", "dockerfile"} | ({"cloudformation"} if rendered.config.aws else set())
+    sam = (rendered.out / "template.yaml").exists()
+    expected = {"terraform", "dockerfile"} | ({"cloudformation"} if sam else set())
     assert expected <= frameworks
     failed = [
         (section["check_type"], check["check_id"], check["resource"], check["file_path"])
         for section in checkov_report
         for check in section["results"]["failed_checks"]
     ]
-    assert failed == []
+    assert failed == [], "\n".join(map(str, failed))
     for section in checkov_report:
         assert section["summary"]["parsing_errors"] == 0
         assert section["summary"]["passed"] > 0

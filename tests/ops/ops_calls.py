@@ -29,6 +29,8 @@ def modern(
     }
     if method in ("tools/call", "prompts/get"):
         headers["mcp-name"] = params["name"]
+    elif method == "resources/read" and isinstance(params.get("uri"), str):
+        headers["mcp-name"] = params["uri"]
     body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
     return client.post(url, json=body, headers=headers)
 

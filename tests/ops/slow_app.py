@@ -35,6 +35,24 @@ def secret_echo(api_key: str) -> str:
     return "ok" if api_key else "missing"
 
 
+@app.prompt()
+def review(code: str) -> str:
+    """Asks for a review of `code`."""
+    return f"Review this: {code}"
+
+
+@app.resource("notes://today")
+def today() -> str:
+    """Today's notes."""
+    return "nothing yet"
+
+
+@app.resource("notes://day/{day}")
+def day(day: str) -> str:
+    """One day's notes."""
+    return f"notes of {day}"
+
+
 def factory():  # type: ignore[no-untyped-def]
     """For `uvicorn --factory --workers N tests.ops.slow_app:factory`."""
     from cloudmcp.ops import OpsConfig

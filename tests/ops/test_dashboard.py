@@ -31,9 +31,15 @@ def test_every_query_reads_an_exported_series() -> None:
     queried = set()
     for panel in dashboard["panels"]:
         for target in panel["targets"]:
-            queried |= set(re.findall(r"cloudmcp_[a-z_]+", target["expr"]))
+            queried |= set(re.findall(r"(?:cloudmcp|mcp_server)_[a-z_]+", target["expr"]))
     assert queried and queried <= exported, queried - exported
-    assert {"cloudmcp_requests_total", "cloudmcp_rejections_total"} <= queried
+    # The conventions' names, and cloudmcp's own beside them.
+    assert {
+        "mcp_server_operation_duration_seconds_count",
+        "mcp_server_operation_duration_seconds_bucket",
+        "mcp_server_session_duration_seconds_bucket",
+        "cloudmcp_rejections_total",
+    } <= queried
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     assert all(p["gridPos"]["x"] + p["gridPos"]["w"] <= 24 for p in dashboard["panels"])

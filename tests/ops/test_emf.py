@@ -35,19 +35,28 @@ def lambda_app() -> MCPApp:
     return app
 
 
-async def call(http: httpx.AsyncClient, name: str, arguments: dict[str, object]) -> None:
+async def call(
+    http: httpx.AsyncClient,
+    name: str,
+    arguments: dict[str, object],
+    headers: dict[str, str] | None = None,
+) -> None:
     params = {"name": name, "arguments": arguments, "_meta": META}
-    headers = {
+    all_headers = {
         "accept": ACCEPT,
         "mcp-protocol-version": "2026-07-28",
         "mcp-method": "tools/call",
         "mcp-name": name,
+        **(headers or {}),
     }
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
-    await http.post("/mcp", json=body, headers=headers)
+    await http.post("/mcp", json=body, headers=all_headers)
 
 
-async def test_one_emf_line_per_request(capsys: pytest.CaptureFixture[str]) -> None:
+XRAY = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+async def test_emf_lines_carry_the_conventions_metrics(capsys: pytest.CaptureFixture[str]) -> None:
     app = lambda_app()
     http_app = app.http_app(operations=LAMBDA)
     installed = http_app.service.ops
@@ -55,33 +64,79 @@ async def test_one_emf_line_per_request(capsys: pytest.CaptureFixture[str]) -> N
     assert "/metrics" not in http_app.service.server.routes  # nothing scrapes a Lambda function
     transport = httpx.ASGITransport(app=http_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-        await call(http, "double", {"x": 2})
+        await call(http, "double", {"x": 2}, {"x-amzn-trace-id": XRAY})
         await call(http, "broken", {})
+        for i in range(3):  # unknown tools: one dimension value, whatever the names
+            await call(http, f"nothing_{i}", {})
         await http.post("/mcp", json={}, headers={"accept": "text/html"})
         await http.get("/health")
     installed.flush()  # as the Lambda handler does at the end of each invocation
     assert installed.sinks
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     emf = [line for line in lines if "_aws" in line]
-    assert len(emf) == 3  # the health check is not MCP traffic
-    first, second, third = emf
+    assert len(emf) == 6  # the health check is not MCP traffic
+    double, broken, *unknown, refused = emf
     for line in emf:
+        assert line["service.name"] == "emf-test"
         for directive in line["_aws"]["CloudWatchMetrics"]:
             assert directive["Namespace"] == "cloudmcp-test"
             for dimensions in directive["Dimensions"]:
-                assert all(isinstance(line[d], str) for d in dimensions)
+                assert all(isinstance(line[d], str) and line[d] for d in dimensions)
             for metric in directive["Metrics"]:
                 assert metric["Name"] in line
-    assert first["Method"] == "tools/call" and first["Era"] == "stateless"
-    assert first["Tool"] == "double" and first["ToolErrors"] == 0 and first["Requests"] == 1
-    assert first["ColdStarts"] == 1 and first["ColdStartDuration"] > 0
-    assert "ColdStarts" not in second
-    assert second["Tool"] == "broken" and second["ToolErrors"] == 1
-    assert second["Outcome"] == "tool_error"
-    assert third["Cause"] == "not_acceptable" and third["Rejections"] == 1
-    # The access log lines are there too, as JSON.
+                assert metric["Unit"] in ("Seconds", "Count")
+    operation = "mcp.server.operation.duration"
+    assert double["mcp.method.name"] == "tools/call"
+    assert double["gen_ai.tool.name"] == "double"
+    assert double["mcp.protocol.version"] == "2026-07-28"
+    assert 0 < double[operation] < 5 and "error.type" not in double
+    (directive,) = [
+        d for d in double["_aws"]["CloudWatchMetrics"] if d["Metrics"][0]["Name"] == operation
+    ]
+    assert directive["Metrics"] == [{"Name": operation, "Unit": "Seconds"}]
+    assert ["service.name", "mcp.method.name"] in directive["Dimensions"]
+    assert ["service.name", "gen_ai.tool.name"] in directive["Dimensions"]
+    # The X-Ray trace id the log viewer links on, from API Gateway's header.
+    assert double["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert double["cloudmcp.cold_starts"] == 1 and double["cloudmcp.cold_start"] > 0
+    assert "cloudmcp.cold_starts" not in broken
+    assert broken["gen_ai.tool.name"] == "broken" and broken["error.type"] == "tool_error"
+    assert {line["gen_ai.tool.name"] for line in unknown} == {"_OTHER"}
+    assert {line["error.type"] for line in unknown} == {"-32602"}
+    assert refused["cause"] == "not_acceptable" and refused["cloudmcp.rejections"] == 1
+    assert operation not in refused
+    # The access log lines are there too, as JSON, with the same trace.
     access = [line for line in lines if line.get("logger") == "cloudmcp.access"]
-    assert len(access) == 3
+    assert len(access) == 6
+    assert access[0]["xray_trace_id"] == double["xray_trace_id"]
+    assert access[0]["rpc_id"] == 1
+
+
+async def test_a_session_s_duration_on_delete(capsys: pytest.CaptureFixture[str]) -> None:
+    http_app = lambda_app().http_app(operations=LAMBDA)
+    transport = httpx.ASGITransport(app=http_app)
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "t", "version": "1"}},
+    }  # fmt: skip
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+        opened = await http.post("/mcp", json=init, headers={"accept": ACCEPT})
+        session = {"mcp-session-id": opened.headers["mcp-session-id"]}
+        assert (await http.delete("/mcp", headers=session)).status_code == 204
+    assert http_app.service.ops is not None
+    http_app.service.ops.flush()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    initialize, ended = [line for line in lines if "_aws" in line]
+    assert initialize["mcp.method.name"] == "initialize"
+    assert initialize["mcp.protocol.version"] == "2025-11-25"
+    assert "mcp.server.operation.duration" not in ended  # DELETE is no MCP operation
+    assert 0 <= ended["mcp.server.session.duration"] < 60
+    (directive,) = ended["_aws"]["CloudWatchMetrics"]
+    assert directive["Metrics"] == [{"Name": "mcp.server.session.duration", "Unit": "Seconds"}]
+    assert ["service.name", "mcp.protocol.version"] in directive["Dimensions"]
 
 
 def test_lambda_cold_path_stays_light() -> None:

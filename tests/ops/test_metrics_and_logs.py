@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ops_calls import Session, call_tool, modern
 from ops_serving import Live
 
+from cloudmcp.ops.summary import MCP_METHODS
+
 SECRET = "sk-live-do-not-log-0123456789"
 
 
@@ -38,23 +40,58 @@ def value(
     return sum(v for found, v in samples.get(name, []) if labels.items() <= found.items())
 
 
+OPERATION = "mcp_server_operation_duration_seconds"
+SESSION = "mcp_server_session_duration_seconds"
+#: The conventions' attributes, as OpenTelemetry's Prometheus exporter names them.
+OPERATION_LABELS = {
+    "mcp_method_name",
+    "gen_ai_tool_name",
+    "gen_ai_prompt_name",
+    "gen_ai_operation_name",
+    "mcp_protocol_version",
+    "error_type",
+    "rpc_response_status_code",
+    "network_transport",
+    "network_protocol_name",
+}
+#: The conventions' boundaries for mcp.server.operation.duration.
+CONVENTION_BUCKETS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300]
+
+
 @pytest.fixture
 def traffic(live: Live) -> Live:
-    """Every kind of request the metrics distinguish, once or a known number of times."""
+    """Every kind of request the metrics distinguish, once or a known number of times:
+    each method of each era, tool errors, protocol errors, refusals."""
     with httpx.Client(timeout=10) as client:
         url = live.url
         for _ in range(3):
             assert call_tool(client, url, "echo", text="hi").status_code == 200
         failed = call_tool(client, url, "fails")
         assert failed.json()["result"]["isError"] is True
-        assert modern(client, url, "tools/list").status_code == 200
-        assert modern(client, url, "server/discover").status_code == 200
         assert call_tool(client, url, "secret_echo", api_key=SECRET).status_code == 200
+        for method in ("tools/list", "server/discover", "resources/list", "prompts/list"):
+            assert modern(client, url, method).status_code == 200, method
+        assert modern(client, url, "resources/templates/list").status_code == 200
+        assert modern(client, url, "resources/read", {"uri": "notes://today"}).status_code == 200
+        got = modern(client, url, "prompts/get", {"name": "review", "arguments": {"code": "x"}})
+        assert "result" in got.json()
+        completion = {"ref": {"type": "ref/prompt", "name": "review"},
+                      "argument": {"name": "code", "value": "x"}}  # fmt: skip
+        assert modern(client, url, "completion/complete", completion).status_code == 200
+        # Protocol errors: bad params, a method no revision has.
+        bad = modern(client, url, "prompts/get", {"name": "review", "arguments": {"code": 5}})
+        assert bad.json()["error"]["code"] == -32602
+        assert modern(client, url, "made/up").json()["error"]["code"] == -32601
 
         session = Session(client, url)
         assert session.call("echo", text="legacy").status_code == 200
         assert session.send("tools/list").status_code == 200
         assert session.call("secret_echo", api_key=SECRET).status_code == 200
+        assert session.send("ping").status_code == 200
+        assert session.send("logging/setLevel", {"level": "info"}).status_code == 200
+        assert session.send("resources/subscribe", {"uri": "notes://today"}).status_code == 200
+        assert session.send("resources/unsubscribe", {"uri": "notes://today"}).status_code == 200
+        assert session.send("prompts/get", {"name": "nope"}).json()["error"]["code"] == -32602
         assert session.close().status_code == 204
 
         # Refusals, one of each cause.
@@ -73,30 +110,60 @@ def traffic(live: Live) -> Live:
     return live
 
 
-def test_metrics_describe_the_traffic(traffic: Live) -> None:
-    samples = scrape(traffic.base)
-    total = "cloudmcp_requests_total"
-    stateless = {"era": "stateless", "version": "2026-07-28"}
-    assert value(samples, total, method="tools/call", outcome="ok", **stateless) == 4
-    assert value(samples, total, method="tools/call", outcome="tool_error", **stateless) == 1
-    assert value(samples, total, method="server/discover", **stateless) == 1
-    legacy = {"era": "legacy", "version": "2025-11-25"}
-    assert value(samples, total, method="tools/call", outcome="ok", **legacy) == 2
-    assert value(samples, total, method="tools/list", **legacy) == 1
-    assert value(samples, total, method="initialize", era="legacy", outcome="ok") == 1
+def test_metrics_follow_the_mcp_conventions(traffic: Live) -> None:
+    # Types and units as OpenMetrics states them.
+    text = httpx.get(
+        traffic.base + "/metrics", headers={"accept": "application/openmetrics-text"}
+    ).text
+    stated = {(kind, name): what for kind, name, what in re.findall(
+        r"^# (TYPE|UNIT) (\S+) (\S+)$", text, re.M)}  # fmt: skip
+    for name in (OPERATION, SESSION):
+        assert stated["TYPE", name] == "histogram", name
+        assert stated["UNIT", name] == "seconds", name
+    # Every series but the conventions' two is cloudmcp's own.
+    assert {name for _, name in stated if not name.startswith("cloudmcp_")} == {OPERATION, SESSION}
 
-    # Latency per method and era, and per tool.
-    count = "cloudmcp_request_duration_seconds_count"
-    assert value(samples, count, method="tools/call", era="stateless") == 5
-    assert value(samples, "cloudmcp_tool_duration_seconds_count", tool="echo") == 4
-    buckets = [
-        labels["le"]
-        for labels, _ in samples["cloudmcp_tool_duration_seconds_bucket"]
-        if labels["tool"] == "echo"
-    ]
-    assert "+Inf" in buckets and "0.005" in buckets
-    assert value(samples, "cloudmcp_tool_errors_total", tool="fails") == 1
-    assert value(samples, "cloudmcp_tool_errors_total", tool="echo") == 0
+    samples = scrape(traffic.base)
+    count = OPERATION + "_count"
+    for labels, _ in samples[count]:
+        assert set(labels) == OPERATION_LABELS, labels
+        assert labels["network_transport"] == "tcp"
+        assert labels["network_protocol_name"] == "http"
+    stateless = {"mcp_protocol_version": "2026-07-28"}
+    tool = {"mcp_method_name": "tools/call", "gen_ai_operation_name": "execute_tool"}
+    assert value(samples, count, gen_ai_tool_name="echo", error_type="", **tool, **stateless) == 3
+    failed = value(samples, count, gen_ai_tool_name="fails", **tool, **stateless)
+    assert failed == value(samples, count, error_type="tool_error", **stateless) == 1
+    for method in ("tools/list", "server/discover", "resources/list", "prompts/list",
+                   "resources/templates/list", "completion/complete"):  # fmt: skip
+        assert value(samples, count, mcp_method_name=method, error_type="", **stateless) == 1
+    read = {"mcp_method_name": "resources/read", **stateless}
+    assert value(samples, count, error_type="", gen_ai_tool_name="", **read) == 1
+    # The resource URI is not a label (the conventions make it opt-in; it is unbounded).
+    assert not any("mcp_resource_uri" in labels for labels, _ in samples[count])
+    prompt = {"mcp_method_name": "prompts/get", "gen_ai_prompt_name": "review"}
+    assert value(samples, count, error_type="", **prompt, **stateless) == 1
+    # A protocol error's type is its JSON-RPC code, also its rpc status code.
+    assert value(samples, count, error_type="-32602", rpc_response_status_code="-32602",
+                 **prompt, **stateless) == 1  # fmt: skip
+    assert value(samples, count, mcp_method_name="_OTHER", error_type="-32601") == 1
+
+    legacy = {"mcp_protocol_version": "2025-11-25"}
+    assert value(samples, count, gen_ai_tool_name="echo", error_type="", **tool, **legacy) == 1
+    for method in ("initialize", "notifications/initialized", "tools/list", "ping",
+                   "logging/setLevel", "resources/subscribe", "resources/unsubscribe"):  # fmt: skip
+        assert value(samples, count, mcp_method_name=method, error_type="", **legacy) == 1, method
+    unknown_prompt = {"mcp_method_name": "prompts/get", "gen_ai_prompt_name": "_OTHER"}
+    assert value(samples, count, error_type="-32602", **unknown_prompt, **legacy) == 1
+
+    # Buckets: every boundary the conventions give, in seconds.
+    bounds = {float(labels["le"]) for labels, _ in samples[OPERATION + "_bucket"]}
+    assert set(CONVENTION_BUCKETS) <= bounds and float("inf") in bounds
+    assert value(samples, OPERATION + "_sum", mcp_method_name="tools/call") > 0
+
+    # The legacy session, from initialize to DELETE.
+    assert value(samples, SESSION + "_count", **legacy, network_transport="tcp") == 1
+    assert 0 < value(samples, SESSION + "_sum", **legacy) < 60
 
     # Refusals by cause.
     for cause in ("not_acceptable", "too_large", "misdirected_host", "origin", "unknown_session"):
@@ -109,35 +176,31 @@ def test_metrics_describe_the_traffic(traffic: Live) -> None:
     assert value(samples, "cloudmcp_cold_start_seconds_count") == 1
     assert value(samples, "cloudmcp_build_info", server="ops-test", version="1.2.3") == 1
 
-    # Health checks and scrapes are not MCP traffic.
-    assert not any(labels.get("method", "").endswith("/health") for labels, _ in samples[total])
-    # Method labels are a closed set.
-    methods = {labels["method"] for labels, _ in samples[total]}
-    assert methods <= {
-        "tools/call",
-        "tools/list",
-        "server/discover",
-        "initialize",
-        "ping",
-        "HTTP POST",
-        "HTTP GET",
-        "HTTP DELETE",
-        "other",
-    }
+    # Method labels are a closed set: health checks and scrapes are not MCP operations.
+    methods = {labels["mcp_method_name"] for labels, _ in samples[count]}
+    assert methods <= MCP_METHODS | {"_OTHER"}
 
 
 def test_unknown_methods_and_tools_do_not_make_new_series(live: Live) -> None:
     with httpx.Client(timeout=10) as client:
-        for i in range(3):
-            modern(client, live.url, f"made/up/{i}")
+        call_tool(client, live.url, "no_such_tool_0")
+        before = {
+            tuple(sorted(labels.items())) for labels, _ in scrape(live.base)[OPERATION + "_count"]
+        }
+        for i in range(10_000):  # distinct names, each an unknown tool, a method, a URI
             call_tool(client, live.url, f"no_such_tool_{i}")
+            if i % 1000 == 0:
+                modern(client, live.url, f"made/up/{i}")
+                modern(client, live.url, "resources/read", {"uri": f"notes://nowhere/{i}"})
     samples = scrape(live.base)
-    methods = {labels["method"] for labels, _ in samples["cloudmcp_requests_total"]}
-    assert not any(m.startswith("made/up") for m in methods)
-    tools = {
-        labels["tool"] for labels, _ in samples.get("cloudmcp_tool_duration_seconds_count", [])
-    }
-    assert tools <= {"(unknown)", "echo", "fails", "slow", "secret_echo"}
+    after = {tuple(sorted(labels.items())) for labels, _ in samples[OPERATION + "_count"]}
+    added = after - before
+    # One series for unknown methods and one for unknown resources, whatever the names.
+    assert {dict(labels)["mcp_method_name"] for labels in added} <= {"_OTHER", "resources/read"}
+    assert len(added) <= 2, added
+    tools = {labels["gen_ai_tool_name"] for labels, _ in samples[OPERATION + "_count"]}
+    assert tools <= {"", "_OTHER"}
+    assert value(samples, OPERATION + "_count", gen_ai_tool_name="_OTHER") == 10_001
 
 
 def test_every_log_line_is_json_with_the_request_fields(traffic: Live) -> None:
@@ -211,7 +274,7 @@ def test_sampled_access_lines_keep_every_failure_and_metrics_count_everything(
         assert len(echoes) == 3 and all(r["sample_rate"] == 0.25 for r in echoes)
         failures = [r for r in access if r.get("tool") == "fails"]
         assert len(failures) == 3 and all("sample_rate" not in r for r in failures)
-        assert value(samples, "cloudmcp_tool_duration_seconds_count", tool="echo") == 9
+        assert value(samples, OPERATION + "_count", gen_ai_tool_name="echo") == 9
     finally:
         stop(server)
 
@@ -238,7 +301,7 @@ def test_past_the_budget_a_second_each_line_stands_for_several_requests(tmp_path
             assert 12 - 2 * seconds <= sum(weights) <= 12
             if seconds == 1:
                 assert weights == [1, 1, 1, 3, 3, 3]
-        assert value(samples, "cloudmcp_tool_duration_seconds_count", tool="echo") == 12
+        assert value(samples, OPERATION + "_count", gen_ai_tool_name="echo") == 12
     finally:
         stop(server)
 
@@ -267,13 +330,21 @@ def test_cloud_run_trace_fields(tmp_path: Path) -> None:
             modern(client, server.url, "tools/list", headers={"traceparent": traceparent})
             cloud = f"{'a' * 32}/12345;o=1"
             modern(client, server.url, "tools/list", headers={"x-cloud-trace-context": cloud})
+            # SEP-414: the MCP client's context in `_meta` outranks the HTTP hop's.
+            meta = {"traceparent": f"00-{'b' * 32}-{'c' * 16}-00"}
+            modern(
+                client, server.url, "tools/list", meta=meta, headers={"traceparent": traceparent}
+            )
         access = [json.loads(line) for line in server.lines() if '"cloudmcp.access"' in line]
-        first, second = access[-2], access[-1]
+        first, second, third = access[-3:]
         assert first["logging.googleapis.com/trace"] == f"projects/my-proj/traces/{trace}"
         assert first["logging.googleapis.com/spanId"] == "00f067aa0ba902b7"
         assert first["logging.googleapis.com/trace_sampled"] is True
         assert second["logging.googleapis.com/trace"] == f"projects/my-proj/traces/{'a' * 32}"
         assert second["logging.googleapis.com/spanId"] == f"{12345:016x}"
+        assert third["logging.googleapis.com/trace"] == f"projects/my-proj/traces/{'b' * 32}"
+        assert third["logging.googleapis.com/trace_sampled"] is False
+        assert third["rpc_id"] == 1
     finally:
         stop(server)
 

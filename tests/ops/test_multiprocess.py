@@ -22,6 +22,9 @@ REQUESTS = 40
 STATE_APP = Path(__file__).parents[1] / "multi_instance" / "state_app.py"
 
 
+OPERATION = "mcp_server_operation_duration_seconds_count"
+
+
 def test_two_workers_add_up(tmp_path: Path) -> None:
     folder = tmp_path / "prometheus"
     port = free_port()
@@ -55,9 +58,9 @@ def test_two_workers_add_up(tmp_path: Path) -> None:
         assert len(writers) >= 2, f"one worker served everything: {writers}"
         for _ in range(6):  # scrapes land on either worker; each must see the sum
             samples = scrape(base)
-            assert value(samples, "cloudmcp_requests_total", method="tools/call") == REQUESTS
-            count = value(samples, "cloudmcp_tool_duration_seconds_count", tool="echo")
+            count = value(samples, OPERATION, mcp_method_name="tools/call")
             assert count == REQUESTS
+            assert value(samples, OPERATION, gen_ai_tool_name="echo") == REQUESTS
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -129,12 +132,13 @@ def test_serve_workers_share_sessions_state_and_metrics_and_exit_cleanly(tmp_pat
             assert crossed
 
         time.sleep(1.5)  # each worker hands its counts to the shared files once a second
-        calls = {"method": "tools/call"}
+        calls = {"mcp_method_name": "tools/call"}
         for _ in range(6):  # scrapes land on either worker; each must see the sum
             samples = scrape(f"http://127.0.0.1:{port}")
             total = stateless + 2 * rounds
-            assert value(samples, "cloudmcp_requests_total", era="stateless", **calls) == total
-            assert value(samples, "cloudmcp_requests_total", era="legacy", **calls) == legacy
+            stateless_calls = value(samples, OPERATION, mcp_protocol_version="2026-07-28", **calls)
+            assert stateless_calls == total
+            assert value(samples, OPERATION, mcp_protocol_version="2025-11-25", **calls) == legacy
             # Each worker: its command pool, and one subscriber connection (the watch for
             # relayed cancellations, started by its first legacy call).
             assert value(samples, "cloudmcp_store_connections", kind="subscribers") == 2

@@ -37,7 +37,15 @@ EnvVarName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 SECRET_ENV_VARS = frozenset({"REDIS_URL", "STATE_KEYS"})
 # Set by the renderers themselves; a user value would be overwritten or would leak a secret.
 RESERVED_ENV_VARS = frozenset(
-    {"PORT", "HOST", "CLOUDMCP_APP", "CLOUDMCP_STDIO", "K_SERVICE", "AWS_REGION"}
+    {
+        "PORT",
+        "HOST",
+        "CLOUDMCP_APP",
+        "CLOUDMCP_STDIO",
+        "K_SERVICE",
+        "AWS_REGION",
+        "CORS_ALLOW_ORIGINS",
+    }
 )
 
 
@@ -57,6 +65,11 @@ class Build(_Strict):
     python: Annotated[str, msgspec.Meta(pattern=r"^3\.(1[1-9])$")] = "3.11"
     # What `pip install` gets in the build stage: the project itself, which depends on cloudmcp.
     install: Annotated[str, msgspec.Meta(min_length=1)] = "."
+    # Pinned requirements (pip-compile / `uv pip compile` output), installed in a layer of their
+    # own before the source is copied, so a code change does not reinstall them.
+    requirements: (
+        Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._][A-Za-z0-9._/-]*$")] | None
+    ) = None
     # Files and directories copied into /app next to the installed packages (the app target).
     app_files: list[Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._][A-Za-z0-9._/-]*$")]] = []
 
@@ -71,13 +84,24 @@ class Resources(_Strict):
 
 
 class Redis(_Strict):
-    # Secret whose value is the full redis:// or rediss:// URL; the same id names the secret in
-    # Google Secret Manager and in AWS Secrets Manager.
-    secret: SecretId
-    gcp_network: Annotated[str, msgspec.Meta(min_length=1)]
-    gcp_subnetwork: Annotated[str, msgspec.Meta(min_length=1)]
-    aws_subnet_ids: Annotated[list[str], msgspec.Meta(min_length=1)] = []
-    aws_security_group_ids: Annotated[list[str], msgspec.Meta(min_length=1)] = []
+    """Shared state: a managed Redis in each cloud, or one Redis of your own both clouds reach.
+
+    `managed = true`: Terraform creates Memorystore (Cloud Run reaches it by Direct VPC egress)
+    and ElastiCache Serverless (the Lambda runs in a VPC with endpoints for Secrets Manager and
+    X-Ray), each with its own network, and writes each URL into its cloud's secret store.
+    `secret = "id"`: bring your own TLS Redis (`rediss://`), its URL in a secret of that id.
+    """
+
+    managed: bool = False
+    secret: SecretId | None = None
+    # Memorystore: STANDARD_HA keeps a replica in another zone and fails over to it.
+    gcp_tier: Literal["BASIC", "STANDARD_HA"] = "STANDARD_HA"
+    gcp_memory_gb: Annotated[int, msgspec.Meta(ge=1, le=300)] = 1
+    # Private ranges of the networks Terraform creates for the managed stores.
+    gcp_cidr: Annotated[str, msgspec.Meta(pattern=r"^10\.[0-9.]+/2[0-6]$")] = "10.8.0.0/24"
+    aws_vpc_cidr: Annotated[str, msgspec.Meta(pattern=r"^10\.[0-9.]+/(1[6-9]|2[0-2])$")] = (
+        "10.9.0.0/16"
+    )
 
 
 class Gcp(_Strict):
@@ -97,7 +121,9 @@ class Aws(_Strict):
     # Which tool releases the Lambda function: Terraform (alias weights as variables) or SAM
     # (CodeDeploy canary with alarm rollback). Terraform always owns DNS, ECR and certificates.
     deployer: Literal["terraform", "sam"] = "terraform"
-    reserved_concurrency: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 50
+    # Unset: the function shares the account's unreserved pool. Set, `deploy plan` first checks
+    # the account can spare it (AWS keeps 100 executions unreserved).
+    reserved_concurrency: Annotated[int, msgspec.Meta(ge=1, le=10000)] | None = None
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 400, 545, 731, 1827] = 30
     canary: Literal[
         "Canary10Percent5Minutes",
@@ -127,6 +153,15 @@ class Cors(_Strict):
     allowed_origins: list[Annotated[str, msgspec.Meta(pattern=r"^(https?://[^\s/]+|\*)$")]] = []
 
 
+class Security(_Strict):
+    # Cloud Armor on the Google load balancer (with [domain]) and AWS WAF on the REST API:
+    # a per-client rate limit and the providers' managed rule sets.
+    cloud_armor: bool = False
+    waf: bool = False
+    # Requests per minute one client IP may send before Cloud Armor / WAF refuse it.
+    rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=100, le=2_000_000_000)] = 1200
+
+
 class Environment(_Strict):
     """Per-environment overrides; anything left unset takes the top-level value."""
 
@@ -148,11 +183,13 @@ class DeployConfig(_Strict):
     domain: Domain | None = None
     redis: Redis | None = None
     cors: Cors = msgspec.field(default_factory=Cors)
+    security: Security = msgspec.field(default_factory=Security)
     alarms: Alarms = msgspec.field(default_factory=Alarms)
     # A stdio MCP server built into the image and served instead of `service.app`.
     stdio: StdioServer | None = None
     env: dict[EnvVarName, str] = {}
-    # Environment variable name -> secret id (same id in both clouds' secret stores).
+    # Environment variable name -> secret id. Each environment's secret is `<id>-<environment>`,
+    # the same id in Google Secret Manager and AWS Secrets Manager.
     secrets: dict[EnvVarName, SecretId] = {}
     environments: dict[EnvName, Environment] = msgspec.field(
         default_factory=lambda: {"production": Environment()}
@@ -241,6 +278,8 @@ def _check_relations(config: DeployConfig, source: str) -> None:
                 fail(f"{scope}.{name}", "is set by the deployment itself")
             if name == "REDIS_URL":
                 fail(f"{scope}.{name}", "is a secret: set [redis].secret to its secret id instead")
+            if name == "KEY_PREFIX":
+                fail(f"{scope}.{name}", "is set per environment by the deployment")
             if name in SECRET_ENV_VARS or name.endswith("_SECRET_ID"):
                 fail(f"{scope}.{name}", "is a secret: move it to [secrets] with its secret id")
     for name in config.secrets:
@@ -278,18 +317,25 @@ def _check_relations(config: DeployConfig, source: str) -> None:
             if host != config.domain.zone and not host.endswith("." + config.domain.zone):
                 key = f"environments.{name}.domain" if stage.domain else "domain.name"
                 fail(key, f"{host} is not inside zone {config.domain.zone}")
-    if config.redis is not None and config.aws is not None:
-        if not config.redis.aws_subnet_ids:
-            fail(
-                "redis.aws_subnet_ids",
-                "is required with [aws]: Lambda reaches ElastiCache in a VPC",
-            )
-        if not config.redis.aws_security_group_ids:
-            fail("redis.aws_security_group_ids", "is required with [aws]")
+    if config.redis is not None and config.redis.managed == (config.redis.secret is not None):
+        fail("redis", "set either managed = true or secret = <id of the secret holding the URL>")
+    if "API_KEYS" in config.secrets and not _auth_modes(config) & {"api_key"}:
+        fail("secrets.API_KEYS", "is set but no environment has AUTH including api_key")
+    if config.security.waf and (config.aws is None or config.aws.api == "http"):
+        fail("security.waf", "protects the REST API: needs [aws] with api = 'rest' or 'both'")
+    if config.security.cloud_armor and config.domain is None:
+        fail("security.cloud_armor", "protects the load balancer: needs [domain]")
     if config.aws is not None and config.resources.timeout > 900:
         fail("resources.timeout", "exceeds Lambda's 900 second limit")
     if memory_mib(config.resources.memory) < 512:
         fail("resources.memory", "must be at least 512Mi (Cloud Run with 1+ CPU)")
+
+
+def _auth_modes(config: DeployConfig) -> set[str]:
+    values = [config.env.get("AUTH", "")] + [
+        e.env.get("AUTH", "") for e in config.environments.values()
+    ]
+    return {mode.strip() for value in values for mode in value.split(",") if mode.strip()}
 
 
 def memory_mib(memory: str) -> int:

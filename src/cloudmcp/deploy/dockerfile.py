@@ -8,6 +8,7 @@ client calling `cloudmcp.aws_lambda.handler`, so no web server starts inside Lam
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 from cloudmcp.deploy.config import DeployConfig
 from cloudmcp.deploy.names import CONTAINER_PORT
@@ -21,6 +22,36 @@ HEADER = """\
 # One image for Cloud Run (runs CMD: `cloudmcp serve` on $PORT) and AWS Lambda (ImageConfig
 # swaps the entry point for the runtime interface client and cloudmcp's Lambda handler).
 """
+
+
+def extras(config: DeployConfig) -> list[str]:
+    """cloudmcp's optional dependencies this deployment needs, and only those."""
+    found = set()
+    if config.redis is not None:
+        found.add("redis")
+    auth = {config.env.get("AUTH", "")} | {
+        e.env.get("AUTH", "") for e in config.environments.values()
+    }
+    if any("oauth" in value for value in auth):
+        found.add("auth")
+    return sorted(found)
+
+
+def cloudmcp_requirement(config: DeployConfig) -> str | None:
+    """`cloudmcp[redis]==<version>`: the extras, pinned to the cloudmcp that rendered the file."""
+    wanted = extras(config)
+    if not wanted:
+        return None
+    return f"cloudmcp[{','.join(wanted)}]=={cloudmcp_version()}"
+
+
+def cloudmcp_version() -> str:
+    try:
+        return metadata.version("cloudmcp")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        from cloudmcp import __version__
+
+        return __version__
 
 
 def render_dockerfile(config: DeployConfig, source: str = "cloudmcp.toml") -> str:
@@ -38,6 +69,20 @@ def render_dockerfile(config: DeployConfig, source: str = "cloudmcp.toml") -> st
     app_files = "".join(
         f"COPY --chown=root:root {path} /app/{path}\n" for path in config.build.app_files
     )
+    # Dependencies first, each in a layer that only changes when they do.
+    dependencies = ""
+    if config.build.requirements:
+        dependencies += (
+            f"COPY {config.build.requirements} /src/requirements.txt\n"
+            "RUN pip install -r /src/requirements.txt\n"
+        )
+    # Lambda's runtime interface client only in an image Lambda runs.
+    packages = [config.build.install]
+    requirement = cloudmcp_requirement(config)
+    if requirement:
+        packages.append(f'"{requirement}"')
+    if config.aws is not None:
+        packages.append(AWSLAMBDARIC)
     return (
         HEADER.format(source=source)
         + f"""
@@ -47,10 +92,10 @@ ENV PIP_NO_CACHE_DIR=1 \\
     PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv
 WORKDIR /src
-COPY . .
+{dependencies}COPY . .
 # Bytecode is compiled here, once: Lambda's file system is read-only, so an image without
 # .pyc files would compile every module on every cold start.
-RUN pip install --compile {config.build.install} {AWSLAMBDARIC} \\
+RUN pip install {" ".join(packages)} \\
     && python -m compileall -q /opt/venv/lib
 
 FROM {base} AS runtime
@@ -107,3 +152,34 @@ build
 
 def render_dockerignore() -> str:
     return DOCKERIGNORE
+
+
+GCLOUDIGNORE = """\
+# Rendered by `cloudmcp deploy render`: what `gcloud builds submit` leaves out of the upload
+# (the plan passes it with --ignore-file, so a .gitignore that lists the rendered files does not
+# drop them from the build).
+.git
+.github
+.venv
+venv
+.tools
+.env
+.env.*
+*.pem
+*.key
+**/__pycache__
+**/*.pyc
+.pytest_cache
+.mypy_cache
+.ruff_cache
+.hypothesis
+node_modules
+**/.terraform
+**/*.tfstate
+**/*.tfstate.*
+**/.aws-sam
+"""
+
+
+def render_gcloudignore() -> str:
+    return GCLOUDIGNORE

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from cloudmcp.deploy.config import DeployConfig, memory_mib
 from cloudmcp.deploy.errors import ConfigError
+from cloudmcp.deploy.names import key_prefix
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,12 @@ def resolve_environment(config: DeployConfig, name: str) -> EnvironmentSettings:
         raise ConfigError("--env", name, f"is not an environment in the config ({known})") from None
     resources = config.resources
     env_vars = {"ENVIRONMENT": name, **config.env, **override.env}
-    if config.cors.allowed_origins and "ALLOWED_ORIGINS" not in env_vars:
-        env_vars["ALLOWED_ORIGINS"] = ",".join(config.cors.allowed_origins)
+    env_vars["KEY_PREFIX"] = key_prefix(config, name)
+    if config.cors.allowed_origins:
+        # The browser origins CORS answers for (Lambda edge and `cloudmcp serve` alike), and the
+        # origins the engine admits.
+        env_vars["CORS_ALLOW_ORIGINS"] = ",".join(config.cors.allowed_origins)
+        env_vars.setdefault("ALLOWED_ORIGINS", ",".join(config.cors.allowed_origins))
     domain = override.domain or (config.domain.name if config.domain else None)
     cpu = override.cpu or resources.cpu
     if cpu > 1 and config.redis is not None and "WORKERS" not in env_vars:

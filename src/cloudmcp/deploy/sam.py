@@ -1,9 +1,9 @@
-"""template.yaml: the Lambda side as an AWS SAM application.
+"""template.yaml: the Lambda side as an AWS SAM application (rendered only when SAM deploys it).
 
 One image function behind an HTTP API and/or a REST API (routes for /mcp and the health and
-readiness paths), an optional Function URL, a `live` alias released by CodeDeploy as a canary
-that rolls back on the alarms defined here. Long forms (`{"Ref": ...}`) are used throughout so
-the file is plain YAML that any parser reads.
+readiness paths), an optional Function URL, a `live` alias released by CodeDeploy as a canary:
+a PreTraffic hook probes the new version first, and alarms on that version roll it back.
+Long forms (`{"Ref": ...}`) are used throughout so the file is plain YAML that any parser reads.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from cloudmcp.deploy.names import (
     LAMBDA_ENTRYPOINT,
     LAMBDA_HANDLER,
     MCP_PATH,
+    environment_secret_id,
+    secret_bases,
     secret_env_name,
 )
 
@@ -47,12 +49,124 @@ def _checkov_skips(*skips: tuple[str, str]) -> dict[str, Any]:
     return {"checkov": {"skip": [{"id": check, "comment": reason} for check, reason in skips]}}
 
 
-def secret_ids(config: DeployConfig) -> dict[str, str]:
-    """Environment variable name -> secret id, REDIS_URL included when Redis is configured."""
-    pairs = dict(config.secrets)
-    if config.redis is not None:
-        pairs["REDIS_URL"] = config.redis.secret
-    return dict(sorted(pairs.items()))
+def _secret_arn(base: str) -> dict[str, Any]:
+    # Secrets Manager appends six random characters to every secret's ARN.
+    return _sub(
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+        + environment_secret_id(base, "${Stage}")
+        + "-??????"
+    )
+
+
+# The PreTraffic hook: invokes the new version with an MCP `server/discover` request, as API
+# Gateway would, and tells CodeDeploy whether it answered. Inline, so it needs no package.
+HOOK_CODE = """\
+import json, os
+import boto3
+
+lambda_client = boto3.client("lambda")
+codedeploy = boto3.client("codedeploy")
+
+
+def credential():
+    secret = os.environ.get("API_KEYS_SECRET_ID")
+    if not secret:
+        return {}
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+    key = value.replace("\\n", ",").split(",")[0].strip().split(":")[0]
+    return {"authorization": "Bearer " + key}
+
+
+def probe():
+    region = os.environ["AWS_REGION"]
+    message = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "codedeploy-pretraffic", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}}}}
+    headers = {"host": "pretraffic.execute-api." + region + ".amazonaws.com",
+               "content-type": "application/json",
+               "accept": "application/json, text/event-stream",
+               "mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover",
+               **credential()}
+    event = {"version": "2.0", "routeKey": "ANY @MCP", "rawPath": "@MCP", "rawQueryString": "",
+             "headers": headers, "isBase64Encoded": False, "body": json.dumps(message),
+             "requestContext": {"http": {"method": "POST", "path": "@MCP",
+                                         "sourceIp": "127.0.0.1", "protocol": "HTTP/1.1"},
+                                "domainName": headers["host"], "requestId": "pretraffic",
+                                "stage": "$default"}}
+    answer = lambda_client.invoke(FunctionName=os.environ["NEW_VERSION"],
+                                  Payload=json.dumps(event).encode())
+    response = json.loads(answer["Payload"].read())
+    body = str(response.get("body", ""))
+    print(json.dumps({"status": response.get("statusCode"), "body": body[:500]}))
+    return response.get("statusCode") == 200 and "2026-07-28" in body
+
+
+def handler(event, context):
+    status = "Failed"
+    try:
+        status = "Succeeded" if probe() else "Failed"
+    finally:
+        codedeploy.put_lifecycle_event_hook_execution_status(
+            deploymentId=event["DeploymentId"],
+            lifecycleEventHookExecutionId=event["LifecycleEventHookExecutionId"],
+            status=status)
+""".replace("@MCP", MCP_PATH)
+
+
+def _pre_traffic_hook(config: DeployConfig) -> dict[str, Any]:
+    variables: dict[str, Any] = {"NEW_VERSION": _ref("McpFunction.Version")}
+    statements: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Action": ["codedeploy:PutLifecycleEventHookExecutionStatus"],
+            "Resource": _sub(
+                "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:"
+                "deploymentgroup:${ServerlessDeploymentApplication}/*"
+            ),
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": _ref("McpFunction.Version"),
+        },
+    ]
+    if "API_KEYS" in config.secrets:
+        variables["API_KEYS_SECRET_ID"] = _secret_sub(config.secrets["API_KEYS"])
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": _secret_arn(config.secrets["API_KEYS"]),
+            }
+        )
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Metadata": _checkov_skips(
+            ("CKV_AWS_116", "called synchronously by CodeDeploy once per deployment; no DLQ"),
+            ("CKV_AWS_117", "reaches only AWS APIs (Lambda, CodeDeploy); a VPC adds nothing"),
+            ("CKV_AWS_115", "runs once per deployment; reserving concurrency would waste it"),
+            ("CKV_AWS_173", "variables hold a version ARN and a secret id, nothing secret"),
+        ),
+        "Properties": {
+            # SAM's CodeDeploy role may invoke only functions named CodeDeployHook_*.
+            "FunctionName": _sub(f"CodeDeployHook_{config.service.name}-${{Stage}}-pretraffic"),
+            "Runtime": "python3.12",
+            "Handler": "index.handler",
+            "InlineCode": HOOK_CODE,
+            "Timeout": 60,
+            "MemorySize": 256,
+            "Tracing": "Active",
+            "Environment": {"Variables": variables},
+            "Policies": [{"Statement": statements}],
+            "DeploymentPreference": {"Enabled": False},
+        },
+    }
+
+
+def _secret_sub(base: str) -> dict[str, Any]:
+    """The environment's own secret id: `<id>-<Stage>` (names.environment_secret_id)."""
+    return _sub(environment_secret_id(base, "${Stage}"))
 
 
 def _mapping_keys(config: DeployConfig) -> dict[str, str]:
@@ -86,8 +200,8 @@ def _function(config: DeployConfig, alarm_names: list[str]) -> dict[str, Any]:
     }
     variables["CLOUDMCP_APP"] = config.service.app
     # Only secret ids are passed; the handler reads the values from Secrets Manager at cold start.
-    for name, secret in secret_ids(config).items():
-        variables[secret_env_name(name)] = secret
+    for name, secret in secret_bases(config).items():
+        variables[secret_env_name(name)] = _secret_sub(secret)
     events: dict[str, Any] = {}
     routes = [
         ("Mcp", MCP_PATH, "ANY"),
@@ -123,19 +237,21 @@ def _function(config: DeployConfig, alarm_names: list[str]) -> dict[str, Any]:
         "Architectures": ["x86_64"],
         "MemorySize": {"Fn::FindInMap": ["Environments", _ref("Stage"), "MemorySize"]},
         "Timeout": min(config.resources.timeout, 900),
-        "ReservedConcurrentExecutions": aws.reserved_concurrency,
         "Tracing": "Active",
-        "LoggingConfig": {"LogGroup": _ref("FunctionLogGroup"), "LogFormat": "JSON"},
+        # Logs go to /aws/lambda/<function>, which FunctionLogGroup creates with its retention.
+        "LoggingConfig": {"LogFormat": "JSON"},
         "Environment": {"Variables": variables},
         "AutoPublishAlias": LAMBDA_ALIAS,
         "DeploymentPreference": {
             "Type": aws.canary,
             "Alarms": [_ref(name) for name in alarm_names],
+            # The new version answers an MCP request before it gets any traffic.
+            "Hooks": {"PreTraffic": _ref("PreTrafficHook")},
         },
         "Events": events,
     }
     policies: list[Any] = []
-    if secret_ids(config):
+    if secret_bases(config):
         policies.append(
             {
                 "Statement": [
@@ -145,11 +261,7 @@ def _function(config: DeployConfig, alarm_names: list[str]) -> dict[str, Any]:
                         "Action": ["secretsmanager:GetSecretValue"],
                         # Secrets Manager appends six random characters to every secret's ARN.
                         "Resource": [
-                            _sub(
-                                "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:"
-                                f"${{AWS::AccountId}}:secret:{secret}-??????"
-                            )
-                            for secret in secret_ids(config).values()
+                            _secret_arn(secret) for secret in secret_bases(config).values()
                         ],
                     }
                 ]
@@ -157,10 +269,13 @@ def _function(config: DeployConfig, alarm_names: list[str]) -> dict[str, Any]:
         )
     if policies:
         properties["Policies"] = policies
-    if config.redis is not None:
+    if aws.reserved_concurrency is not None:
+        properties["ReservedConcurrentExecutions"] = aws.reserved_concurrency
+    if config.redis is not None and config.redis.managed:
+        # The network Terraform made beside ElastiCache, from SSM (aws_redis.tf).
         properties["VpcConfig"] = {
-            "SubnetIds": config.redis.aws_subnet_ids,
-            "SecurityGroupIds": config.redis.aws_security_group_ids,
+            "SubnetIds": _ref("VpcSubnetIds"),
+            "SecurityGroupIds": [_ref("VpcSecurityGroupId")],
         }
     if aws.function_url != "off":
         url: dict[str, Any] = {"AuthType": aws.function_url, "InvokeMode": "BUFFERED"}
@@ -176,7 +291,11 @@ def _function(config: DeployConfig, alarm_names: list[str]) -> dict[str, Any]:
         ("CKV_AWS_116", "invoked synchronously by API Gateway; a DLQ only serves async events"),
         ("CKV_AWS_173", "variables hold no secrets (only secret ids); AWS-managed key at rest"),
     ]
-    if config.redis is None:
+    if aws.reserved_concurrency is None:
+        skips.append(
+            ("CKV_AWS_115", "aws.reserved_concurrency unset: the account's unreserved pool")
+        )
+    if config.redis is None or not config.redis.managed:
         skips.append(
             ("CKV_AWS_117", "no VPC resources to reach without Redis; VPC adds cold start")
         )
@@ -192,9 +311,15 @@ def _alarm(description: str, metric: str, threshold: float, **extra: Any) -> dic
         "AlarmDescription": description,
         "Namespace": "AWS/Lambda",
         "MetricName": metric,
+        # The version being deployed, not the whole alias: the old version's errors during a
+        # canary must not roll back the new one, nor hide its own.
         "Dimensions": [
             {"Name": "FunctionName", "Value": _ref("McpFunction")},
             {"Name": "Resource", "Value": _sub(f"${{McpFunction}}:{LAMBDA_ALIAS}")},
+            {
+                "Name": "ExecutedVersion",
+                "Value": {"Fn::GetAtt": ["McpFunction.Version", "Version"]},
+            },
         ],
         "Period": 60,
         "EvaluationPeriods": 1,
@@ -241,6 +366,12 @@ def _http_api(config: DeployConfig) -> dict[str, Any]:
 
 
 def _rest_api(config: DeployConfig) -> dict[str, Any]:
+    skips = [
+        ("CKV_AWS_59", "MCP clients authenticate to the server itself (OAuth or API keys)"),
+        ("CKV_AWS_120", "MCP responses are per-session and per-caller; caching is wrong"),
+    ]
+    if not config.security.waf:
+        skips.append(("CKV2_AWS_29", "AWS WAF is optional ([security] waf = true adds it)"))
     properties: dict[str, Any] = {
         "StageName": _ref("Stage"),
         "EndpointConfiguration": {"Type": "REGIONAL"},
@@ -262,19 +393,102 @@ def _rest_api(config: DeployConfig) -> dict[str, Any]:
             }
         ],
     }
-    if config.cors.allowed_origins:
-        properties["Cors"] = {
-            "AllowOrigin": "'" + ",".join(config.cors.allowed_origins) + "'",
-            "AllowMethods": "'" + ",".join(CORS_METHODS) + "'",
-            "AllowHeaders": "'" + ",".join(CORS_HEADERS) + "'",
-        }
+    # No API-level CORS: `Access-Control-Allow-Origin` holds one origin, so the function answers
+    # preflights itself from CORS_ALLOW_ORIGINS (the REST proxy passes OPTIONS through).
     return {
         "Type": "AWS::Serverless::Api",
-        "Metadata": _checkov_skips(
-            ("CKV_AWS_59", "MCP clients authenticate to the server itself (OAuth or API keys)"),
-            ("CKV_AWS_120", "MCP responses are per-session and per-caller; caching is wrong"),
-        ),
+        "Metadata": _checkov_skips(*skips),
         "Properties": properties,
+    }
+
+
+def _visibility(metric: str) -> dict[str, Any]:
+    return {
+        "SampledRequestsEnabled": True,
+        "CloudWatchMetricsEnabled": True,
+        "MetricName": _sub(metric),
+    }
+
+
+def _waf(config: DeployConfig) -> dict[str, Any]:
+    """AWS WAF on the REST API stage: a per-IP rate limit and AWS's managed rule groups."""
+    name = f"{config.service.name}-${{Stage}}"
+    managed = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]
+    rules: list[dict[str, Any]] = [
+        {
+            "Name": "rate-limit-per-ip",
+            "Priority": 0,
+            "Action": {"Block": {}},
+            "Statement": {
+                "RateBasedStatement": {
+                    "Limit": config.security.rate_limit_per_minute,
+                    "EvaluationWindowSec": 60,
+                    "AggregateKeyType": "IP",
+                }
+            },
+            "VisibilityConfig": _visibility(f"{name}-rate-limit"),
+        }
+    ]
+    for priority, group in enumerate(managed, 1):
+        rules.append(
+            {
+                "Name": group,
+                "Priority": priority,
+                "OverrideAction": {"None": {}},
+                "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}},
+                "VisibilityConfig": _visibility(f"{name}-{group}"),
+            }
+        )
+    return {
+        "WebAcl": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {
+                "Name": _sub(name),
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "Rules": rules,
+                "VisibilityConfig": _visibility(name),
+            },
+        },
+        "WebAclAssociation": {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            # The stage SAM generates for McpRestApi.
+            "DependsOn": ["McpRestApiStage"],
+            "Properties": {
+                "ResourceArn": _sub(
+                    "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${McpRestApi}"
+                    "/stages/${Stage}"
+                ),
+                "WebACLArn": {"Fn::GetAtt": ["WebAcl", "Arn"]},
+            },
+        },
+    }
+
+
+def vpc_parameter_names(config: DeployConfig, environment: str) -> dict[str, str]:
+    """SSM parameters (written by Terraform) holding the Lambda's network, by template parameter."""
+    base = f"/cloudmcp/{config.service.name}-{environment}"
+    return {
+        "VpcSubnetIds": f"{base}/private-subnet-ids",
+        "VpcSecurityGroupId": f"{base}/lambda-security-group-id",
+    }
+
+
+def _vpc_parameters(config: DeployConfig, default_environment: str) -> dict[str, Any]:
+    if config.redis is None or not config.redis.managed:
+        return {}
+    names = vpc_parameter_names(config, default_environment)
+    return {
+        "VpcSubnetIds": {
+            "Type": "AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>",
+            "Default": names["VpcSubnetIds"],
+            "Description": "SSM parameter with the private subnets (Terraform's aws_redis.tf).",
+        },
+        "VpcSecurityGroupId": {
+            "Type": "AWS::SSM::Parameter::Value<AWS::EC2::SecurityGroup::Id>",
+            "Default": names["VpcSecurityGroupId"],
+            "Description": "SSM parameter with the function's security group.",
+        },
     }
 
 
@@ -305,13 +519,24 @@ def build_template(config: DeployConfig, default_environment: str) -> dict[str, 
     }
     resources: dict[str, Any] = {
         "McpFunction": _function(config, list(alarms)),
+        "PreTrafficHook": _pre_traffic_hook(config),
+        "PreTrafficHookLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "Metadata": _checkov_skips(
+                ("CKV_AWS_158", "CloudWatch Logs encrypts at rest with its own key; no CMK kept"),
+            ),
+            "Properties": {
+                "LogGroupName": _sub("/aws/lambda/${PreTrafficHook}"),
+                "RetentionInDays": aws.log_retention_days,
+            },
+        },
         "FunctionLogGroup": {
             "Type": "AWS::Logs::LogGroup",
             "Metadata": _checkov_skips(
                 ("CKV_AWS_158", "CloudWatch Logs encrypts at rest with its own key; no CMK kept"),
             ),
             "Properties": {
-                "LogGroupName": _sub(f"/aws/lambda/{config.service.name}-${{Stage}}"),
+                "LogGroupName": _sub("/aws/lambda/${McpFunction}"),
                 "RetentionInDays": aws.log_retention_days,
             },
         },
@@ -358,6 +583,8 @@ def build_template(config: DeployConfig, default_environment: str) -> dict[str, 
         }
     if aws.api in ("rest", "both"):
         resources["McpRestApi"] = _rest_api(config)
+        if config.security.waf:
+            resources.update(_waf(config))
         outputs["RestApiMcpUrl"] = {
             "Value": _sub(
                 "https://${McpRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/"
@@ -381,6 +608,7 @@ def build_template(config: DeployConfig, default_environment: str) -> dict[str, 
                 "Type": "String",
                 "Description": "ECR image URI (same image as Cloud Run), tagged with the commit.",
             },
+            **_vpc_parameters(config, default_environment),
         },
         "Mappings": _mappings(config),
         "Resources": resources,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudmcp.compose import Composable, Service
 from cloudmcp.eventloop import running_loop
+from cloudmcp.http.cors import CorsPolicy
 from cloudmcp.protocol.errors import too_large
 from cloudmcp.protocol.transport import Headers, HttpRequest, Responder
 from cloudmcp.server import INSTANCE_HEADER, instance_name, normalize
@@ -103,6 +104,7 @@ class HttpApp:
         self.bind_host = bind_host
         self.operations = operations
         self._service: Service | None = None
+        self._cors_policy: CorsPolicy | None = None
         self.service  # noqa: B018 - composed now, before the server installs signal handlers
         self._extra: Headers = [(INSTANCE_HEADER, instance_name(app.settings.instance_id))]
 
@@ -128,8 +130,16 @@ class HttpApp:
         service = self._service
         if service is None or service.closed:
             service = self.service
-        responder = AsgiResponder(receive, send, self._extra)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        extra = self._extra
+        cors = self._cors(service)
+        if cors.enabled:
+            preflight = cors.preflight_headers(scope["method"], headers)
+            if preflight is not None:
+                await AsgiResponder(receive, send, extra).respond(204, preflight, b"")
+                return
+            extra = [*extra, *cors.response_headers(headers)]
+        responder = AsgiResponder(receive, send, extra)
         limit = service.settings.max_request_size
         body = await self._body(headers, receive, limit)
         if body is None:
@@ -153,6 +163,13 @@ class HttpApp:
             await service.server.handle(request, responder, self.path)
         finally:
             responder.stop_watching()
+
+    def _cors(self, service: Service) -> CorsPolicy:
+        # The same setting, and so the same answers, as the Lambda edge.
+        origins = service.settings.cors_allow_origins
+        if self._cors_policy is None or self._cors_policy.origins != origins:
+            self._cors_policy = CorsPolicy(origins)
+        return self._cors_policy
 
     async def _body(self, headers: dict[str, str], receive: Receive, limit: int) -> bytes | None:
         """The request body; None when it is over the size limit (read no further)."""

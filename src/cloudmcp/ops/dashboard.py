@@ -13,7 +13,7 @@ from typing import Any
 
 RATE = "5m"
 #: Long-lived streams would swamp every latency figure: they last minutes by design.
-STREAMS = 'method!~"HTTP GET|subscriptions/listen"'
+STREAMS = 'mcp_method_name!="subscriptions/listen"'
 
 
 def _panel(
@@ -49,30 +49,41 @@ def _quantile(q: float, series: str, by: str, selector: str = "") -> str:
 
 
 def panels() -> list[dict[str, Any]]:
-    req = "cloudmcp_requests_total"
+    # The OpenTelemetry conventions' series, as any MCP server exporting them names it.
+    ops = "mcp_server_operation_duration_seconds"
+    count = f"{ops}_count"
     return [
         _panel(
-            "Requests by method",
-            [(f"sum by (method) (rate({req}[{RATE}]))", "{{method}}")],
+            "Operations by method",
+            [(f"sum by (mcp_method_name) (rate({count}[{RATE}]))", "{{mcp_method_name}}")],
             unit="reqps",
         ),
         _panel(
-            "Requests by protocol era and revision",
-            [(f"sum by (era, version) (rate({req}[{RATE}]))", "{{era}} {{version}}")],
+            "Operations by protocol revision",
+            [
+                (
+                    f"sum by (mcp_protocol_version) (rate({count}[{RATE}]))",
+                    "{{mcp_protocol_version}}",
+                )
+            ],
             unit="reqps",
         ),
         _panel(
-            "Outcomes",
-            [(f"sum by (outcome) (rate({req}[{RATE}]))", "{{outcome}}")],
+            "Errors by type",
+            [
+                (
+                    f'sum by (error_type) (rate({count}{{error_type!=""}}[{RATE}]))',
+                    "{{error_type}}",
+                )
+            ],
             unit="reqps",
-            description="ok, tool_error (isError: true), error (JSON-RPC error), rejected",
+            description="The JSON-RPC error code, tool_error (isError: true), or an HTTP status",
         ),
         _panel(
             "Error ratio",
             [
                 (
-                    f'sum(rate({req}{{outcome=~"error|tool_error"}}[{RATE}])) '
-                    f"/ sum(rate({req}[{RATE}]))",
+                    f'sum(rate({count}{{error_type!=""}}[{RATE}])) / sum(rate({count}[{RATE}]))',
                     "errors",
                 )
             ],
@@ -81,25 +92,46 @@ def panels() -> list[dict[str, Any]]:
         _panel(
             "Latency by method (p50, p95, p99)",
             [
-                (_quantile(q, "cloudmcp_request_duration_seconds", "method", STREAMS), label)
+                (_quantile(q, ops, "mcp_method_name", STREAMS), label)
                 for q, label in (
-                    (0.5, "p50 {{method}}"),
-                    (0.95, "p95 {{method}}"),
-                    (0.99, "p99 {{method}}"),
+                    (0.5, "p50 {{mcp_method_name}}"),
+                    (0.95, "p95 {{mcp_method_name}}"),
+                    (0.99, "p99 {{mcp_method_name}}"),
                 )
             ],
             unit="s",
-            description="Long-lived streams (legacy GET, subscriptions/listen) are left out.",
+            description="subscriptions/listen streams are left out.",
         ),
         _panel(
             "Tool latency p95",
-            [(_quantile(0.95, "cloudmcp_tool_duration_seconds", "tool"), "{{tool}}")],
+            [
+                (
+                    _quantile(0.95, ops, "gen_ai_tool_name", 'gen_ai_tool_name!=""'),
+                    "{{gen_ai_tool_name}}",
+                )
+            ],
             unit="s",
         ),
         _panel(
             "Tool errors",
-            [(f"sum by (tool) (rate(cloudmcp_tool_errors_total[{RATE}]))", "{{tool}}")],
+            [
+                (
+                    f'sum by (gen_ai_tool_name) (rate({count}{{error_type="tool_error"}}[{RATE}]))',
+                    "{{gen_ai_tool_name}}",
+                )
+            ],
             unit="reqps",
+        ),
+        _panel(
+            "Legacy session duration p50",
+            [
+                (
+                    _quantile(0.5, "mcp_server_session_duration_seconds", "mcp_protocol_version"),
+                    "{{mcp_protocol_version}}",
+                )
+            ],
+            unit="s",
+            description="Sessions ended by DELETE, from initialize.",
         ),
         _panel(
             "Rejections by cause",

@@ -1,4 +1,6 @@
-"""CloudWatch Embedded Metric Format: the Prometheus figures, as log lines, on AWS Lambda.
+"""CloudWatch Embedded Metric Format: the same figures as `/metrics`, as log lines, on
+AWS Lambda, under the names OpenTelemetry gives them (`mcp.server.operation.duration`,
+dimensions `mcp.method.name`, `gen_ai.tool.name`, `error.type`, ...).
 
 Nothing scrapes a Lambda function, but CloudWatch turns any stdout line with an `_aws`
 block into metrics. One line per invocation carries that request's figures plus what
@@ -9,105 +11,116 @@ the store did meanwhile; CloudWatch does the aggregation. The line's other field
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from typing import Any
 
 import msgspec
 
-from cloudmcp.ops.logs import write_line
+from cloudmcp.ops.logs import trace_ids, write_line
 from cloudmcp.ops.observer import Recorder
 from cloudmcp.ops.summary import Summary, request_id
 from cloudmcp.protocol.transport import HttpRequest
 
 _encode = msgspec.json.Encoder().encode
 
-_REQUEST_METRICS = [
-    {"Name": "Requests", "Unit": "Count"},
-    {"Name": "Latency", "Unit": "Milliseconds"},
-]
-_TOOL_METRICS = [
-    {"Name": "ToolLatency", "Unit": "Milliseconds"},
-    {"Name": "ToolErrors", "Unit": "Count"},
-]
+#: The conventions' metrics, named as OpenTelemetry names them (CloudWatch takes dots).
+OPERATION = "mcp.server.operation.duration"
+SESSION = "mcp.server.session.duration"
+SERVICE = "service.name"
+
+
+def _seconds(name: str) -> dict[str, str]:
+    return {"Name": name, "Unit": "Seconds"}
+
+
+def _count(name: str) -> dict[str, str]:
+    return {"Name": name, "Unit": "Count"}
 
 
 class EmfSink:
+    """One EMF line per request that has figures: the operation's duration with the
+    conventions' attributes as dimensions, and cloudmcp's own figures (`cloudmcp.*`)
+    gathered since the last line. Dimension values come from `Summary`'s closed sets."""
+
     def __init__(self, namespace: str, service: str) -> None:
         self.namespace = namespace
         self.service = service
         self._cold_start: float | None = None
-        self._store_ms: dict[str, list[float]] = defaultdict(list)
+        self._store_seconds: list[float] = []
         self._store_errors = 0
         self._rate_limited = 0
         self._cache = [0, 0]  # hits, misses
 
-    def _directive(self, *dimensions: list[str], metrics: list[dict[str, str]]) -> dict[str, Any]:
-        return {"Namespace": self.namespace, "Dimensions": list(dimensions), "Metrics": metrics}
+    def _directive(
+        self, dimensions: list[list[str]], metrics: list[dict[str, str]]
+    ) -> dict[str, Any]:
+        return {"Namespace": self.namespace, "Dimensions": dimensions, "Metrics": metrics}
 
-    def line(self, summary: Summary, request: HttpRequest, seconds: float) -> dict[str, Any]:
-        ms = round(seconds * 1000, 3)
-        # Per service, and per method, era and outcome: one metric set, two rollups.
-        directives = [
-            self._directive(
-                ["Service"], ["Service", "Method", "Era", "Outcome"], metrics=_REQUEST_METRICS
-            )
-        ]
-        line: dict[str, Any] = {
-            "Service": self.service,
-            "Method": summary.method,
-            "Era": summary.era,
-            "Outcome": summary.outcome,
-            "Requests": 1,
-            "Latency": ms,
-            "status": summary.status,
-            "request_id": request_id(request),
-        }
-        if summary.tool is not None:
-            directives.append(self._directive(["Service", "Tool"], metrics=_TOOL_METRICS))
-            line["Tool"] = summary.tool
-            line["ToolLatency"] = ms
-            line["ToolErrors"] = int(summary.outcome == "tool_error")
+    def line(self, summary: Summary, request: HttpRequest, seconds: float) -> dict[str, Any] | None:
+        directives: list[dict[str, Any]] = []
+        line: dict[str, Any] = {SERVICE: self.service}
+        if summary.operation:
+            line["mcp.method.name"] = summary.method
+            line["mcp.protocol.version"] = summary.version or "none"
+            line[OPERATION] = seconds
+            method = [SERVICE, "mcp.method.name"]
+            rollups = [[SERVICE], method, [*method, "mcp.protocol.version"]]
+            if summary.tool is not None:
+                line["gen_ai.tool.name"] = summary.tool
+                rollups.append([SERVICE, "gen_ai.tool.name"])
+            if summary.prompt is not None:
+                line["gen_ai.prompt.name"] = summary.prompt
+                rollups.append([SERVICE, "gen_ai.prompt.name"])
+            if summary.error_type is not None:
+                line["error.type"] = summary.error_type
+                rollups += [[SERVICE, "error.type"], [*method, "error.type"]]
+                if summary.tool is not None:
+                    rollups.append([SERVICE, "gen_ai.tool.name", "error.type"])
+            directives.append(self._directive(rollups, [_seconds(OPERATION)]))
+        lasted = request.info.session_seconds
+        if lasted is not None:
+            line["mcp.protocol.version"] = summary.version
+            line[SESSION] = lasted
+            rollups = [[SERVICE], [SERVICE, "mcp.protocol.version"]]
+            directives.append(self._directive(rollups, [_seconds(SESSION)]))
         if summary.cause is not None:
-            directives.append(
-                self._directive(
-                    ["Service", "Cause"], metrics=[{"Name": "Rejections", "Unit": "Count"}]
-                )
-            )
-            line["Cause"] = summary.cause
-            line["Rejections"] = 1
+            line["cause"] = summary.cause
+            line["cloudmcp.rejections"] = 1
+            rejections = [_count("cloudmcp.rejections")]
+            directives.append(self._directive([[SERVICE, "cause"]], rejections))
         service_metrics: list[dict[str, str]] = []
         if self._cold_start is not None:
-            service_metrics += [
-                {"Name": "ColdStarts", "Unit": "Count"},
-                {"Name": "ColdStartDuration", "Unit": "Milliseconds"},
-            ]
-            line["ColdStarts"] = 1
-            line["ColdStartDuration"] = round(self._cold_start * 1000, 3)
+            service_metrics += [_count("cloudmcp.cold_starts"), _seconds("cloudmcp.cold_start")]
+            line["cloudmcp.cold_starts"] = 1
+            line["cloudmcp.cold_start"] = self._cold_start
             self._cold_start = None
         service_metrics += self._drain_store(line)
         if service_metrics:
-            directives.append(self._directive(["Service"], metrics=service_metrics))
+            directives.append(self._directive([[SERVICE]], service_metrics))
+        if not directives:
+            return None
+        line["status"] = summary.status
+        line["request_id"] = request_id(request)
+        line.update(trace_ids(request))
         line["_aws"] = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives}
         return line
 
     def _drain_store(self, line: dict[str, Any]) -> list[dict[str, str]]:
         metrics: list[dict[str, str]] = []
-        if self._store_ms:
+        if self._store_seconds:
             # EMF takes up to 100 values per metric in one line; more is rare and dropped.
-            values = [v for per_op in self._store_ms.values() for v in per_op][:100]
-            line["StoreLatency"] = values
-            metrics.append({"Name": "StoreLatency", "Unit": "Milliseconds"})
-            self._store_ms.clear()
+            line["cloudmcp.store.operation.duration"] = self._store_seconds[:100]
+            metrics.append(_seconds("cloudmcp.store.operation.duration"))
+            self._store_seconds = []
         counts = {
-            "StoreErrors": self._store_errors,
-            "RateLimited": self._rate_limited,
-            "CacheHits": self._cache[0],
-            "CacheMisses": self._cache[1],
+            "cloudmcp.store.errors": self._store_errors,
+            "cloudmcp.rate_limited": self._rate_limited,
+            "cloudmcp.cache.hits": self._cache[0],
+            "cloudmcp.cache.misses": self._cache[1],
         }
         for name, value in counts.items():
             if value:
                 line[name] = value
-                metrics.append({"Name": name, "Unit": "Count"})
+                metrics.append(_count(name))
         self._store_errors = self._rate_limited = 0
         self._cache = [0, 0]
         return metrics
@@ -118,7 +131,9 @@ class EmfSink:
 
         # One line per invocation: nothing here is worth preparing per kind.
         def record(request: HttpRequest, seconds: float) -> None:
-            write_line(_encode(self.line(summary, request, seconds)) + b"\n")
+            line = self.line(summary, request, seconds)
+            if line is not None:
+                write_line(_encode(line) + b"\n")
 
         return record
 
@@ -128,7 +143,7 @@ class EmfSink:
     # StoreRecorder
 
     def store_operation(self, backend: str, operation: str, seconds: float) -> None:
-        self._store_ms[operation].append(round(seconds * 1000, 3))
+        self._store_seconds.append(seconds)
 
     def store_failure(self, backend: str, operation: str) -> None:
         self._store_errors += 1

@@ -137,16 +137,62 @@ def parse_cloud_trace(value: str | None) -> tuple[str, str | None, bool] | None:
     return trace, span, options.strip() == "o=1"
 
 
+def parse_xray(value: str | None) -> tuple[str, str | None, bool] | None:
+    """(trace id, span id, sampled) from AWS's `X-Amzn-Trace-Id: Root=1-{8 hex}-{24 hex};
+    Parent={16 hex};Sampled=1` (API Gateway, ALB, and Lambda's `_X_AMZN_TRACE_ID`)."""
+    if not value or "Root=1-" not in value:
+        return None
+    fields = dict(part.strip().partition("=")[::2] for part in value.split(";"))
+    pieces = fields.get("Root", "").split("-")
+    if len(pieces) != 3 or len(pieces[1]) != 8 or len(pieces[2]) != 24:
+        return None
+    parent = fields.get("Parent")
+    return (
+        pieces[1] + pieces[2],
+        parent if parent and len(parent) == 16 else None,
+        (fields.get("Sampled") == "1"),
+    )
+
+
+def carried_traceparent(request: HttpRequest) -> str | None:
+    """The `traceparent` a request's lines name: its span's when tracing made one, else
+    the one its `params._meta` carried (SEP-414), else its header's."""
+    info = request.info
+    if info.traceparent is not None:
+        return info.traceparent
+    call = info.call
+    if call is not None:
+        meta = call.params.get("_meta")
+        found = meta.get("traceparent") if isinstance(meta, dict) else None
+        if isinstance(found, str):
+            return found
+    return request.headers.get("traceparent")
+
+
+def platform_trace(request: HttpRequest, platform: str) -> str | None:
+    """The platform's own trace header: X-Ray's on Lambda (the runtime also puts it in
+    `_X_AMZN_TRACE_ID` for each invocation), Google's elsewhere."""
+    if platform == "lambda":
+        found = request.headers.get("x-amzn-trace-id")
+        return found or os.environ.get("_X_AMZN_TRACE_ID")
+    return request.headers.get("x-cloud-trace-context")
+
+
 def trace_fields(
-    traceparent: str | None, cloud_trace: str | None, config: OpsConfig
+    traceparent: str | None, platform_trace: str | None, config: OpsConfig
 ) -> dict[str, Any]:
-    """The trace fields of a log line, from `traceparent` or else `X-Cloud-Trace-Context`."""
+    """The trace fields of a log line, in the field each platform's log viewer links on:
+    Cloud Logging's `logging.googleapis.com/trace` (with the project) on Cloud Run, the
+    X-Ray trace id on Lambda, `trace_id` everywhere."""
     found: tuple[str, str | None, bool] | None = parse_traceparent(traceparent)
+    lambda_ = config.platform == "lambda"
     if found is None:
-        found = parse_cloud_trace(cloud_trace)
+        found = parse_xray(platform_trace) if lambda_ else parse_cloud_trace(platform_trace)
     if found is None:
         return {}
     trace, span, sampled = found
+    if lambda_:
+        return {"trace_id": trace, "xray_trace_id": f"1-{trace[:8]}-{trace[8:]}"}
     if config.platform != "cloudrun" or config.gcp_project is None:
         return {"trace_id": trace}
     fields: dict[str, Any] = {
@@ -158,6 +204,27 @@ def trace_fields(
     return fields
 
 
+def current_trace(config: OpsConfig) -> dict[str, Any]:
+    """The trace fields of an app or error log line written while a request is traced
+    (the current OpenTelemetry context: the request's span, or its caller's)."""
+    otel = sys.modules.get("opentelemetry.trace")  # loaded only when tracing is on
+    if otel is None:
+        return {}
+    context = otel.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    traceparent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    return trace_fields(traceparent, None, config)
+
+
+_LAMBDA = OpsConfig(platform="lambda")
+
+
+def trace_ids(request: HttpRequest) -> dict[str, Any]:
+    """A Lambda request's trace fields (`trace_id`, `xray_trace_id`), for its EMF line."""
+    return trace_fields(carried_traceparent(request), platform_trace(request, "lambda"), _LAMBDA)
+
+
 def _severity(status: int) -> str:
     if status >= 500:
         return "ERROR"
@@ -166,7 +233,7 @@ def _severity(status: int) -> str:
     return "INFO"
 
 
-def _session_tag(session_id: str) -> bytes:
+def session_tag(session_id: str) -> bytes:
     """A session id is a capability: log a digest that correlates lines, never the id."""
     return hashlib.sha256(session_id.encode()).hexdigest()[:16].encode()
 
@@ -200,11 +267,12 @@ def _literal(text: bytes) -> bytes:
 
 #: What a JSON access line adds to its kind's, as the request left it: the kind's line,
 #: when the request was answered, its duration, its id if known, the platform's request
-#: context, and the headers `X-Request-Id`, `User-Agent`, `Mcp-Session-Id`,
-#: `traceparent` and `X-Cloud-Trace-Context`.
+#: context, the headers `X-Request-Id`, `User-Agent`, `Mcp-Session-Id`, its
+#: `traceparent` (`carried_traceparent`), the platform's trace header, and the JSON-RPC id.
 _Pending = tuple[
-    bytes, float, float, str | None, Any, str | None, str | None, str | None, str | None, str | None
-]
+    bytes, float, float, str | None, Any, str | None, str | None, str | None, str | None,
+    str | None, str | int | None,
+]  # fmt: skip
 
 #: User agents whose line fragment is kept; a flood of new ones only resets them.
 _AGENTS_KEPT = 64
@@ -285,16 +353,17 @@ class AccessLog:
         # duration, id, and what varies among requests of a kind.
         fixed = _literal(_encode(kind)[:-1])
         line = fixed + b',"time":"%s","duration_ms":%.3f,"request_id":%s%s}\n'
-        now, pending = time.time, self._pending.add
+        now, pending, platform = time.time, self._pending.add, self.config.platform
 
         def record(request: HttpRequest, seconds: float) -> None:
             # Only what the line needs, read off the request (holding requests until
             # the batch is written costs more); the rest is worked out for the batch.
             get = request.headers.get
+            call = request.info.call
             pending(
                 (line, now(), seconds, request.id, request.platform, get("x-request-id"),
-                 get("user-agent"), get(SESSION_HEADER), get("traceparent"),
-                 get("x-cloud-trace-context"))
+                 get("user-agent"), get(SESSION_HEADER), carried_traceparent(request),
+                 platform_trace(request, platform), None if call is None else call.id)
             )  # fmt: skip
 
         return record
@@ -302,14 +371,16 @@ class AccessLog:
     def _write(self, pending: list[_Pending]) -> None:
         stamp, agents, config = _clock.stamp, self._agents, self.config
         lines = []
-        for line, at, seconds, known, platform, forwarded, agent, session, *traces in pending:
+        for (line, at, seconds, known, platform, forwarded, agent, session, traceparent,
+             own_trace, rpc_id) in pending:  # fmt: skip
             identity = known or request_id_from(platform, forwarded)
             extra = (agents.get(agent) or self._agent_field(agent)) if agent else b""
             if session:
-                extra += b',"session":"%s"' % _session_tag(session)
-            traceparent, cloud_trace = traces
-            if traceparent or cloud_trace:
-                fields = trace_fields(traceparent, cloud_trace, config)
+                extra += b',"session":"%s"' % session_tag(session)
+            if rpc_id is not None:
+                extra += b',"rpc_id":' + _encode(rpc_id)
+            if traceparent or own_trace:
+                fields = trace_fields(traceparent, own_trace, config)
                 if fields:
                     extra += b"," + _encode(fields)[1:-1]
             lines.append(line % (stamp(at), seconds * 1000, _encode(identity), extra))
@@ -357,6 +428,7 @@ class JsonFormatter(logging.Formatter):
             line[key] = REDACTED if SECRET_FIELD.search(key) else value
         if record.exc_info:
             line["exception"] = redact(self.formatException(record.exc_info))
+        line.update(current_trace(self.config))
         if self.config.platform == "cloudrun" and record.levelno >= logging.ERROR:
             # Error Reporting picks up entries that carry a stack trace and this type.
             line["@type"] = (

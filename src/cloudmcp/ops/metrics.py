@@ -1,4 +1,6 @@
-"""Prometheus metrics in MCP terms, served at `/metrics`.
+"""Prometheus metrics, served at `/metrics`: the OpenTelemetry semantic conventions'
+MCP server series (`mcp_server_operation_duration_seconds`,
+`mcp_server_session_duration_seconds`) and cloudmcp's own under `cloudmcp_`.
 
 prometheus_client is imported only when this module is, which `cloudmcp.ops.install`
 does only with metrics on and off Lambda. With `PROMETHEUS_MULTIPROC_DIR` set (several
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client import multiprocess as _multiprocess
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from cloudmcp.eventloop import running_loop
 from cloudmcp.ops.observer import Recorder, StateGains
@@ -29,10 +31,51 @@ if TYPE_CHECKING:
 # `*_created` series double a scrape's size and no dashboard here reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-#: Seconds: from a cached 1 ms tool to a minute-long call.
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+#: Seconds: the conventions' boundaries for `mcp.server.operation.duration`, with three
+#: below their first (10 ms) because most tool calls answer in well under it.
+LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300
+)  # fmt: skip
+#: Seconds: the conventions' boundaries, then on to a day (sessions last hours).
+SESSION_BUCKETS = (
+    0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600, 14400, 86400
+)  # fmt: skip
 STORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
 COLD_START_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+
+#: The labels of `mcp_server_operation_duration_seconds`: the conventions' attributes,
+#: dots made underscores as OpenTelemetry's Prometheus exporter does. A label an
+#: operation lacks (a tool for `tools/list`) is empty, which Prometheus reads as absent.
+OPERATION_LABELS = (
+    "mcp_method_name",
+    "gen_ai_tool_name",
+    "gen_ai_prompt_name",
+    "gen_ai_operation_name",
+    "mcp_protocol_version",
+    "error_type",
+    "rpc_response_status_code",
+    "network_transport",
+    "network_protocol_name",
+)
+SESSION_LABELS = ("mcp_protocol_version", "network_transport", "network_protocol_name")
+
+#: MCP over Streamable HTTP: HTTP over TCP, on every platform cloudmcp serves.
+TRANSPORT = ("tcp", "http")
+
+
+def operation_labels(summary: Summary) -> tuple[str, ...]:
+    """The label values of one kind of operation, every one from a closed set."""
+    tool, error = summary.tool or "", summary.error_type or ""
+    return (
+        summary.method,
+        tool,
+        summary.prompt or "",
+        "execute_tool" if tool else "",
+        summary.version,
+        error,
+        error if summary.error is not None else "",  # the JSON-RPC code (or `_OTHER`)
+        *TRANSPORT,
+    )
 
 
 def multiprocess_dir() -> str | None:
@@ -40,35 +83,27 @@ def multiprocess_dir() -> str | None:
 
 
 class Metrics:
-    """Every cloudmcp series, registered in one registry."""
+    """The conventions' MCP server series and cloudmcp's own, in one registry."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.requests = Counter(
-            "cloudmcp_requests",
-            "MCP requests answered, by JSON-RPC method, protocol era and revision, and outcome",
-            ["method", "era", "version", "outcome"],
-            registry=r,
-        )
-        self.duration = Histogram(
-            "cloudmcp_request_duration_seconds",
-            "Time to answer an MCP request (streams: until the stream ends)",
-            ["method", "era"],
+        self.operation_duration = Histogram(
+            "mcp_server_operation_duration",
+            "MCP request or notification duration as observed on the receiver from the time "
+            "it was received until the result or ack is sent",
+            OPERATION_LABELS,
+            unit="seconds",
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.tool_duration = Histogram(
-            "cloudmcp_tool_duration_seconds",
-            "Time to answer tools/call, per registered tool",
-            ["tool"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.tool_errors = Counter(
-            "cloudmcp_tool_errors",
-            "tools/call results with isError: true, per tool",
-            ["tool"],
+        self.session_duration = Histogram(
+            "mcp_server_session_duration",
+            "The duration of the MCP session as observed on the MCP server (legacy sessions "
+            "ended by DELETE)",
+            SESSION_LABELS,
+            unit="seconds",
+            buckets=SESSION_BUCKETS,
             registry=r,
         )
         self.rejections = Counter(
@@ -134,13 +169,16 @@ class Metrics:
             multiprocess_mode="max",
         )
 
-    def render(self) -> bytes:
-        """The exposition text: this registry, or every worker's files in multiprocess mode."""
+    def render(self, accept: str | None = None) -> tuple[bytes, str]:
+        """The exposition and its content type, in the format `accept` prefers
+        (OpenMetrics states units; Prometheus' text format does not): this registry, or
+        every worker's files in multiprocess mode."""
+        encode, content_type = choose_encoder(accept or "")
         if multiprocess_dir() is not None:
             registry = CollectorRegistry()
             _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-            return generate_latest(registry)
-        return generate_latest(self.registry)
+            return encode(registry), content_type
+        return encode(self.registry), content_type
 
 
 _process_metrics: Metrics | None = None
@@ -233,10 +271,7 @@ class PrometheusSink:
         #: Whose engine's state counters to read (`ops.engine`, once serving).
         self.ops = ops
         self.flush_every = flush_every
-        self._requests: dict[tuple[str, str, str, str], Cell] = {}
-        self._durations: dict[tuple[str, str], _Timings] = {}
-        self._tools: dict[str, _Timings] = {}
-        self._tool_errors: dict[str, Cell] = {}
+        self._operations: dict[tuple[str, ...], _Timings] = {}
         self._rejections: dict[str, Cell] = {}
         self._answered: dict[tuple[object, ...], _Answered] = {}
         self._opened: Cell = [0]
@@ -250,15 +285,11 @@ class PrometheusSink:
     def recorder(self, summary: Summary) -> Recorder | None:
         if summary.ops_route:
             return None
-        labels = (summary.method, summary.era, summary.version, summary.outcome)
-        counts = [self._requests.setdefault(labels, [0])]
-        timings = [self._durations.setdefault((summary.method, summary.era), _Timings())]
-        tool = summary.tool
-        if tool is not None:
-            timings.append(self._tools.setdefault(tool, _Timings()))
-            errors = self._tool_errors.setdefault(tool, [0])
-            if summary.outcome == "tool_error":
-                counts.append(errors)
+        counts: list[Cell] = []
+        timings: list[_Timings] = []
+        if summary.operation:
+            labels = operation_labels(summary)
+            timings.append(self._operations.setdefault(labels, _Timings()))
         if summary.cause is not None:
             counts.append(self._rejections.setdefault(summary.cause, [0]))
         served = summary.era == LEGACY_ERA and summary.status < 400
@@ -270,6 +301,9 @@ class PrometheusSink:
         if ending:
             counts.append(self._closed)
         sessions = self._sessions
+        session_timer = None
+        if ending:
+            session_timer = self.metrics.session_duration.labels(summary.version, *TRANSPORT)
         # Kinds that bump the very same cells share one list (cells live as long as the
         # sink; the observer may forget a kind and prepare it again).
         alike = tuple(map(id, (*counts, *timings)))
@@ -282,8 +316,11 @@ class PrometheusSink:
             add(seconds)
             if len(pending) >= COUNT_EVERY:
                 count()
-            if ending:
+            if session_timer is not None:
                 sessions.pop(request.headers[SESSION_HEADER], None)
+                lasted = request.info.session_seconds
+                if lasted is not None:
+                    session_timer.observe(lasted)
             elif tracked:
                 sessions[request.headers[SESSION_HEADER]] = time.monotonic()
             if not self._scheduled:
@@ -306,17 +343,8 @@ class PrometheusSink:
         for answered in self._answered.values():
             answered.count()
         m = self.metrics
-        for key, cell in self._requests.items():
-            if cell[0]:
-                m.requests.labels(*key).inc(cell[0])
-                cell[0] = 0
-        for timing_key, timings in self._durations.items():
-            timings.flush_into(m.duration.labels(*timing_key))
-        for tool, timings in self._tools.items():
-            timings.flush_into(m.tool_duration.labels(tool))
-            errors = self._tool_errors[tool]
-            m.tool_errors.labels(tool).inc(errors[0])  # a zero too: the series exists
-            errors[0] = 0
+        for labels, timings in self._operations.items():
+            timings.flush_into(m.operation_duration.labels(*labels))
         for cause, cell in self._rejections.items():
             if cell[0]:
                 m.rejections.labels(cause).inc(cell[0])
@@ -374,7 +402,8 @@ def metrics_route(metrics: Metrics, flush: Callable[[], None]) -> Any:
 
     async def serve_metrics(request: HttpRequest, responder: Responder) -> None:
         flush()  # this process's latest; other workers' are at most a second old
-        await responder.respond(200, [("content-type", CONTENT_TYPE_LATEST)], metrics.render())
+        body, content_type = metrics.render(request.headers.get("accept"))
+        await responder.respond(200, [("content-type", content_type)], body)
 
     return serve_metrics
 

@@ -23,9 +23,14 @@ if TYPE_CHECKING:
     from cloudmcp.app.registry import Registry
     from cloudmcp.auth.hosts import HostPolicy
 
-#: Every request method of both eras; anything else is counted as "other".
+#: Every method a client may send in either era; anything else is counted as `_OTHER`
+#: (the conventions' fallback value).
 MCP_METHODS = frozenset(
     {
+        "notifications/initialized",
+        "notifications/cancelled",
+        "notifications/progress",
+        "notifications/roots/list_changed",
         "initialize",
         "ping",
         "server/discover",
@@ -59,6 +64,24 @@ _CAUSES = {
 
 STATELESS_ERA, LEGACY_ERA, NO_ERA = "stateless", "legacy", "none"
 
+#: The label value for a method, tool, prompt or error code outside the closed sets.
+OTHER = "_OTHER"
+
+#: JSON-RPC's reserved codes and MCP's (-32800 cancelled): a bounded set of label values.
+_RPC_CODES = range(-32899, -31999)
+
+
+def error_type(code: int | None, tool_error: bool, status: int) -> str | None:
+    """The conventions' `error.type`: the JSON-RPC error code, `tool_error` for a result
+    with `isError`, the HTTP status of a failure with neither; None for success."""
+    if code is not None:
+        return str(code) if code in _RPC_CODES else OTHER
+    if status >= 400:
+        return str(status)
+    if tool_error:
+        return "tool_error"
+    return None
+
 
 class Summary(msgspec.Struct, kw_only=True):
     """What metrics and logs say about every request of one kind: all but its duration,
@@ -66,14 +89,18 @@ class Summary(msgspec.Struct, kw_only=True):
 
     path: str
     http_method: str
-    #: The JSON-RPC method, "other" for unknown ones, "HTTP GET" etc. for none.
+    #: The JSON-RPC method, `_OTHER` for unknown ones, "HTTP GET" etc. for none.
     method: str
+    #: Whether it was an MCP operation (a JSON-RPC request or notification was read).
+    operation: bool
     #: The JSON-RPC method as sent (logs only).
     rpc_method: str | None
     #: The tool or prompt name or resource URI, as sent (logs only).
     name: str | None
-    #: A registered tool's name for `tools/call` (a metrics label), else None.
+    #: A registered tool's name for `tools/call` (a metrics label; `_OTHER` for unknown
+    #: names), else None; a prompt's likewise for `prompts/get`.
     tool: str | None
+    prompt: str | None = None
     era: str
     version: str
     status: int
@@ -82,6 +109,8 @@ class Summary(msgspec.Struct, kw_only=True):
     #: Why the transport refused the request (a 4xx before any method ran).
     cause: str | None
     error: int | None
+    #: The conventions' `error.type`, from a closed set (`error_type`).
+    error_type: str | None = None
     #: Whether the request named a legacy session.
     in_session: bool
 
@@ -158,7 +187,7 @@ def describe(registry: Registry, request: HttpRequest, status: int, cause: str |
     if method is None:
         label = f"HTTP {http_method}" if http_method in ("GET", "POST", "DELETE") else "other"
     else:
-        label = method if method in MCP_METHODS else "other"
+        label = method if method in MCP_METHODS else OTHER
     version = info.version or ""
     in_session = SESSION_HEADER in request.headers
     if version == STATELESS:
@@ -167,10 +196,12 @@ def describe(registry: Registry, request: HttpRequest, status: int, cause: str |
         era = LEGACY_ERA
     else:
         era = NO_ERA
-    tool = None
+    tool = prompt = None
+    name = info.name
     if method == "tools/call":
-        name = info.name
-        tool = name if name is not None and name in registry.tools else "(unknown)"
+        tool = name if name is not None and name in registry.tools else OTHER
+    elif method == "prompts/get":
+        prompt = name if name is not None and name in registry.prompts else OTHER
     if cause is not None:
         outcome = "rejected"
     elif info.error is not None or status >= 500:
@@ -183,14 +214,17 @@ def describe(registry: Registry, request: HttpRequest, status: int, cause: str |
         path=normalize(request.path),
         http_method=http_method,
         method=label,
+        operation=method is not None,
         rpc_method=method,
         name=info.name,
         tool=tool,
+        prompt=prompt,
         era=era,
         version=version,
         status=status,
         outcome=outcome,
         cause=cause,
         error=info.error,
+        error_type=error_type(info.error, info.tool_error, status),
         in_session=in_session,
     )

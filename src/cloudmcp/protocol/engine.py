@@ -223,12 +223,12 @@ class Engine:
         if "method" not in body:
             raise invalid_request("clients send no responses in this protocol revision")
         if "id" not in body:  # a notification: accepted, nothing to answer
-            request.info.version = STATELESS
+            request.info.version, request.info.method = STATELESS, body["method"]
             await responder.respond(202, [], b"")
             return
         call = parse(body, "stateless", self.registry)
         info = request.info
-        info.method, info.name, info.version = call.method, call.target, STATELESS
+        info.method, info.name, info.version, info.call = call.method, call.target, STATELESS, call
         await self.admit(request, call)
         await self.stateless.serve(request, call, accept, responder)
 

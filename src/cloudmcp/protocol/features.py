@@ -34,6 +34,11 @@ class FeatureTracer(Protocol):
 
     def feature(self, method: str, params: dict[str, Any]) -> AbstractContextManager[None]: ...
 
+    def outgoing(self, method: str, params: dict[str, Any]) -> AbstractContextManager[None]:
+        """A span for a request to the client (elicitation, sampling); puts its trace
+        context in `params["_meta"]`."""
+        ...
+
 
 def _allowed(scopes: tuple[str, ...], ctx: Context) -> bool:
     if not scopes:

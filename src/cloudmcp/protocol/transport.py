@@ -10,11 +10,14 @@ import asyncio
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from cloudmcp.eventloop import current_task
+
+if TYPE_CHECKING:
+    from cloudmcp.protocol.call import Call
 
 JSON = "application/json"
 SSE = "text/event-stream"
@@ -48,6 +51,12 @@ class RequestInfo(msgspec.Struct):
     error: int | None = None
     #: Whether a tool call returned `isError: true`.
     tool_error: bool = False
+    #: The request as parsed (its id, params and `_meta`), once there is one.
+    call: Call | None = None
+    #: How long the legacy session a DELETE ended had lasted, in seconds.
+    session_seconds: float | None = None
+    #: The W3C `traceparent` of the request's own span, when tracing made one.
+    traceparent: str | None = None
 
 
 class HttpRequest(msgspec.Struct):

@@ -23,8 +23,11 @@ FILES: dict[str, str | None] = {
     "gcp_iam.tf": None,
     "gcp_cloud_run.tf": None,
     "gcp_load_balancer.tf": "domain",
+    "gcp_redis.tf": "managed_redis",
     "monitoring_gcp.tf": None,
     "aws_ecr.tf": "aws",
+    "aws_release.tf": "aws",
+    "aws_redis.tf": "aws_managed_redis",
     "aws_iam.tf": "lambda",
     "aws_lambda.tf": "lambda",
     "aws_api_gateway.tf": "lambda",
@@ -36,13 +39,20 @@ FILES: dict[str, str | None] = {
 def feature_flags(config: DeployConfig) -> dict[str, bool]:
     aws = config.aws
     lambda_ = aws is not None and aws.deployer == "terraform"
+    managed = config.redis is not None and config.redis.managed
     return {
         "aws": aws is not None,
         "lambda": lambda_,
+        "sam": aws is not None and aws.deployer == "sam",
         "domain": config.domain is not None,
         "redis": config.redis is not None,
+        "managed_redis": managed,
+        "aws_managed_redis": managed and aws is not None,
+        "probe_secret": "API_KEYS" in config.secrets,
+        "cloud_armor": config.security.cloud_armor,
         "email": config.alarms.email is not None,
         "function_url": lambda_ and aws is not None and aws.function_url != "off",
+        "function_url_public": lambda_ and aws is not None and aws.function_url == "NONE",
         "cors": bool(config.cors.allowed_origins),
         "aws_monitoring": lambda_ or config.domain is not None,
     }
@@ -54,6 +64,11 @@ def _outputs(flags: dict[str, bool]) -> str:
         ("cloud_run_url", "google_cloud_run_v2_service.mcp.uri", "Cloud Run's own URL."),
         ("run_service_account", "google_service_account.run.email", "Identity of revisions."),
         ("artifact_registry_image", "local.image", "Image path Cloud Build pushes to."),
+        (
+            "build_service_account",
+            "google_service_account.build.email",
+            "Identity Cloud Build releases as (gcloud builds submit --service-account).",
+        ),
     ]
     if flags["aws"]:
         outputs.append(
@@ -63,7 +78,18 @@ def _outputs(flags: dict[str, bool]) -> str:
                 "ECR repository the Lambda image is copied to.",
             )
         )
+    if flags["aws"]:
+        outputs.append(
+            ("aws_release_role", "aws_iam_role.release.arn", "Role the pipeline acts as in AWS.")
+        )
     if flags["lambda"]:
+        outputs.append(
+            (
+                "lambda_candidate_url",
+                "aws_lambda_function_url.candidate.function_url",
+                "Where a new version is probed before the live alias moves.",
+            )
+        )
         outputs += [
             ("lambda_function_name", "aws_lambda_function.mcp.function_name", "Lambda function."),
             ("lambda_alias_arn", "aws_lambda_alias.live.arn", "The live alias API Gateway calls."),
@@ -120,25 +146,24 @@ access, load balancer), `aws_*.tf` (ECR, IAM, Lambda and its alias, HTTP API, cu
 ACM certificate), `dns_failover.tf` (Route 53 health check and PRIMARY/SECONDARY records),
 `monitoring_*.tf` (alert policies, CloudWatch alarms, notification channel, SNS).
 
-## Workspaces: one state per environment
+## One state per environment
 
-Each environment is a workspace with its own state and its own var file:
+Each environment has its own state (a prefix in the versioned bucket of its project) and its
+own var file; `-reconfigure` lets one checkout switch between them:
 
-    terraform init -backend-config=bucket=<state bucket>
-    terraform workspace select -or-create staging
-    terraform apply -var-file=staging.tfvars -var image_tag=$(git rev-parse HEAD)
+    terraform init -reconfigure -backend-config=bucket=<project>-tfstate \\
+      -backend-config=prefix=cloudmcp/@{service_name}/<environment>
+    terraform apply -var-file=<environment>.tfvars -var image_tag=$(git rev-parse HEAD)
 
-`terraform workspace list` shows them; `terraform workspace show` tells which one is
-selected before you apply. Never apply one environment's var file in another's workspace:
-resource names carry `var.environment`, so a mismatch would plan to replace everything.
+## Releases, traffic and rollback
 
-## Blue/green
-
-- Cloud Run: set `cloud_run_stable_revision` to the revision to keep and
-  `cloud_run_latest_percent` to the share the latest revision gets; clear the revision to
-  send everything to the latest.
-- Lambda: `lambda_live_version` pins the `live` alias; `lambda_canary_version` and
-  `lambda_canary_weight` route a share of requests to another published version.
+Terraform creates the services; it never moves traffic. The release pipeline (cloudbuild.yaml
+running release/release.py) deploys a new revision and Lambda version, probes each, moves
+traffic in steps and rolls back on a failed probe or alarm. Cloud Run traffic and tags and the
+Lambda aliases' versions are in `ignore_changes`, so an apply never undoes a release. To roll
+back by hand: `gcloud run services update-traffic <service> --to-revisions=<previous>=100`, or
+`aws lambda update-alias --function-name <function> --name live --function-version <previous>
+--routing-config AdditionalVersionWeights={}`.
 
 Secrets are referenced by id only (`data` sources and `secret_key_ref`); create them and their
 values with gcloud and the aws CLI, never here, so no secret reaches state.
@@ -157,6 +182,6 @@ def render_terraform(config: DeployConfig) -> dict[str, str]:
     files["variables.tf"] = render_variables(declare_variables(config, flags))
     files["outputs.tf"] = _outputs(flags)
     for env in all_environments(config):
-        files[f"{env.name}.tfvars"] = render_tfvars(env, flags)
+        files[f"{env.name}.tfvars"] = render_tfvars(config, env, flags)
     files["README.md"] = render_template(README, flags, values)
     return files

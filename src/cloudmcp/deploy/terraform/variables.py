@@ -12,6 +12,7 @@ from typing import Any
 
 from cloudmcp.deploy.config import DeployConfig
 from cloudmcp.deploy.environments import EnvironmentSettings
+from cloudmcp.deploy.names import build_service_account_id, secret_bases
 from cloudmcp.deploy.terraform.hcl import literal
 
 _NO_DEFAULT = object()
@@ -170,27 +171,20 @@ def declare_variables(config: DeployConfig, flags: dict[str, bool]) -> list[Vari
         Variable(
             "secrets",
             "map(string)",
-            "Environment variable name to secret id, in Secret Manager and Secrets Manager.",
-            dict(config.secrets),
+            "Environment variable name to base secret id; each environment reads <id>-<environment>"
+            " in Secret Manager and Secrets Manager.",
+            _user_secret_bases(config),
         ),
         Variable(
-            "redis_secret",
+            "build_service_account_id",
             "string",
-            "Secret id whose value is the Redis URL; empty when Redis is not used.",
-            config.redis.secret if config.redis else "",
-        ),
-        Variable(
-            "cloud_run_stable_revision",
-            "string",
-            "Blue/green: revision kept on the remaining traffic; empty sends all to latest.",
-            "",
-        ),
-        Variable(
-            "cloud_run_latest_percent",
-            "number",
-            "Blue/green: percent of traffic on the latest revision while a stable one is set.",
-            100,
-            [_percent("cloud_run_latest_percent")],
+            "Account id of the service account Cloud Build releases this environment as.",
+            validations=[
+                (
+                    'can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.build_service_account_id))',
+                    "build_service_account_id is 6 to 30 lowercase letters, digits, hyphens.",
+                )
+            ],
         ),
         Variable(
             "alarm_email",
@@ -213,21 +207,42 @@ def declare_variables(config: DeployConfig, flags: dict[str, bool]) -> list[Vari
             [("var.latency_p90_ms > 0", "latency_p90_ms is positive.")],
         ),
     ]
-    if flags["redis"]:
+    if flags["managed_redis"] and config.redis is not None:
+        redis = config.redis
         found += [
             Variable(
-                "redis_gcp_network",
+                "redis_gcp_tier",
                 "string",
-                "VPC network Cloud Run egresses into.",
-                config.redis.gcp_network if config.redis else "",
+                "Memorystore tier: STANDARD_HA fails over to a replica in another zone.",
+                redis.gcp_tier,
+                [
+                    (
+                        'contains(["BASIC", "STANDARD_HA"], var.redis_gcp_tier)',
+                        "BASIC or STANDARD_HA.",
+                    )
+                ],
             ),
             Variable(
-                "redis_gcp_subnetwork",
+                "redis_gcp_memory_gb", "number", "Memorystore size (GB).", redis.gcp_memory_gb
+            ),
+            Variable(
+                "redis_gcp_cidr",
                 "string",
-                "Subnetwork for Cloud Run egress.",
-                config.redis.gcp_subnetwork if config.redis else "",
+                "Range of the subnetwork Cloud Run egresses to Memorystore from.",
+                redis.gcp_cidr,
+                [("can(cidrhost(var.redis_gcp_cidr, 0))", "redis_gcp_cidr is a CIDR range.")],
             ),
         ]
+        if flags["aws"]:
+            found.append(
+                Variable(
+                    "redis_aws_vpc_cidr",
+                    "string",
+                    "Range of the VPC the Lambda and ElastiCache share.",
+                    redis.aws_vpc_cidr,
+                    [("can(cidrhost(var.redis_aws_vpc_cidr, 0))", "redis_aws_vpc_cidr is a CIDR.")],
+                )
+            )
     if flags["aws"]:
         found.append(
             Variable(
@@ -255,12 +270,13 @@ def declare_variables(config: DeployConfig, flags: dict[str, bool]) -> list[Vari
             Variable(
                 "lambda_reserved_concurrency",
                 "number",
-                "Concurrent executions reserved for (and capping) the function.",
-                aws.reserved_concurrency,
+                "Concurrent executions reserved for (and capping) the function; -1 for none.",
+                -1 if aws.reserved_concurrency is None else aws.reserved_concurrency,
                 [
                     (
+                        "var.lambda_reserved_concurrency == -1 || "
                         "var.lambda_reserved_concurrency >= 1",
-                        "lambda_reserved_concurrency is at least 1.",
+                        "lambda_reserved_concurrency is -1 (none) or at least 1.",
                     )
                 ],
             ),
@@ -278,42 +294,6 @@ def declare_variables(config: DeployConfig, flags: dict[str, bool]) -> list[Vari
                 ],
             ),
             Variable(
-                "lambda_live_version",
-                "string",
-                "Blue/green: version the live alias serves; empty for the newest.",
-                "",
-                [
-                    (
-                        'can(regex("^([0-9]+)?$", var.lambda_live_version))',
-                        "lambda_live_version is a published version number or empty.",
-                    )
-                ],
-            ),
-            Variable(
-                "lambda_canary_version",
-                "string",
-                "Blue/green: version given lambda_canary_weight of requests; empty for none.",
-                "",
-                [
-                    (
-                        'can(regex("^([0-9]+)?$", var.lambda_canary_version))',
-                        "lambda_canary_version is a published version number or empty.",
-                    )
-                ],
-            ),
-            Variable(
-                "lambda_canary_weight",
-                "number",
-                "Blue/green: share of requests (0 to 1) the canary version gets.",
-                0,
-                [
-                    (
-                        "var.lambda_canary_weight >= 0 && var.lambda_canary_weight < 1",
-                        "lambda_canary_weight is at least 0 and below 1.",
-                    )
-                ],
-            ),
-            Variable(
                 "lambda_errors_threshold",
                 "number",
                 "Alarm at this many errors a minute.",
@@ -326,28 +306,6 @@ def declare_variables(config: DeployConfig, flags: dict[str, bool]) -> list[Vari
                 alarms.lambda_throttles,
             ),
         ]
-        if flags["redis"] and config.redis is not None:
-            found += [
-                Variable(
-                    "redis_aws_subnet_ids",
-                    "list(string)",
-                    "Subnets (with a route to Secrets Manager) the function runs in.",
-                    config.redis.aws_subnet_ids,
-                    [("length(var.redis_aws_subnet_ids) > 0", "give at least one subnet.")],
-                ),
-                Variable(
-                    "redis_aws_security_group_ids",
-                    "list(string)",
-                    "Security groups allowed to reach ElastiCache.",
-                    config.redis.aws_security_group_ids,
-                    [
-                        (
-                            "length(var.redis_aws_security_group_ids) > 0",
-                            "give at least one security group.",
-                        )
-                    ],
-                ),
-            ]
     if flags["function_url"] and config.aws is not None:
         found.append(
             Variable(
@@ -370,6 +328,15 @@ def declare_variables(config: DeployConfig, flags: dict[str, bool]) -> list[Vari
                 "list(string)",
                 "Browser origins allowed by CORS.",
                 config.cors.allowed_origins,
+            )
+        )
+    if flags["cloud_armor"]:
+        found.append(
+            Variable(
+                "rate_limit_per_minute",
+                "number",
+                "Requests per client IP per minute before Cloud Armor answers 429.",
+                config.security.rate_limit_per_minute,
             )
         )
     if flags["domain"] and config.domain is not None:
@@ -395,11 +362,18 @@ def declare_variables(config: DeployConfig, flags: dict[str, bool]) -> list[Vari
     return found
 
 
+def _user_secret_bases(config: DeployConfig) -> dict[str, str]:
+    bases = secret_bases(config)
+    if config.redis is not None and config.redis.managed:
+        bases.pop("REDIS_URL")
+    return bases
+
+
 def render_variables(variables: list[Variable]) -> str:
     return "\n\n".join(variable.render() for variable in variables) + "\n"
 
 
-def render_tfvars(env: EnvironmentSettings, flags: dict[str, bool]) -> str:
+def render_tfvars(config: DeployConfig, env: EnvironmentSettings, flags: dict[str, bool]) -> str:
     values: dict[str, Any] = {
         "environment": env.name,
         "gcp_project": env.gcp_project,
@@ -408,6 +382,7 @@ def render_tfvars(env: EnvironmentSettings, flags: dict[str, bool]) -> str:
         "min_instances": env.min_instances,
         "max_instances": env.max_instances,
         "env_vars": env.env_vars,
+        "build_service_account_id": build_service_account_id(config, env.name),
     }
     if flags["lambda"]:
         values["lambda_memory_mb"] = env.memory_mib
@@ -415,8 +390,7 @@ def render_tfvars(env: EnvironmentSettings, flags: dict[str, bool]) -> str:
         values["domain_name"] = env.domain
     width = max(len(key) for key in values)
     lines = [
-        f"# {env.name}: terraform workspace select {env.name} && "
-        f"terraform apply -var-file={env.name}.tfvars -var image_tag=<commit sha>",
+        f"# {env.name}: `cloudmcp deploy plan --env {env.name}` prints its init and apply commands",
     ]
     lines += [f"{key:<{width}} = {literal(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -85,7 +86,8 @@ class Legacy:
         """Answer a checked message, or a batch; raises `MCPError` for what is refused
         before anything runs."""
         if isinstance(body, dict) and body.get("method") == "initialize" and "id" in body:
-            await admit(request, parse(body, "legacy", self.registry))
+            request.info.call = parse(body, "legacy", self.registry)
+            await admit(request, request.info.call)
             await self._initialize(request, body, accept, responder)
             return
         session = await self.sessions.load(request)
@@ -96,11 +98,13 @@ class Legacy:
             await self.replies.deliver(session, body)
             await responder.respond(202, [], b"")
         elif "id" not in body:
+            request.info.method = body["method"]
             await self._notification(session, body)
             await responder.respond(202, [], b"")
         else:
             call = parse(body, "legacy", self.registry)
-            request.info.method, request.info.name = call.method, call.target
+            info = request.info
+            info.method, info.name, info.call = call.method, call.target, call
             await admit(request, call)
             log = self.resumption.log(session.id, secrets.token_urlsafe(9))
             retry = self.settings.sse_retry_ms if has_sse_polling(session.version) else None
@@ -163,7 +167,8 @@ class Legacy:
                 await self._notification(session, message)
                 continue
             call = parse(message, "legacy", self.registry)
-            request.info.method, request.info.name = call.method, call.target
+            info = request.info
+            info.method, info.name, info.call = call.method, call.target, call
             try:
                 await admit(request, call)
                 answers.append(await self._answer(request, session, call, no_stream))
@@ -231,7 +236,7 @@ class Legacy:
             client_capabilities=session.capabilities,
             client_info=session.client_info,
             meta=meta if isinstance(meta, dict) else {},
-            exchange=Exchange(self.replies, session, stream),
+            exchange=Exchange(self.replies, session, stream, self.features.tracer),
             session_id=session.id,
             principal=request.principal,
             deadline=request.deadline,
@@ -260,6 +265,8 @@ class Legacy:
     async def delete(self, request: HttpRequest, responder: Responder) -> None:
         session = await self.sessions.load(request)
         request.info.version = session.version
+        if session.opened:
+            request.info.session_seconds = max(0.0, time.time() - session.opened)
         await self.sessions.delete(session)
         await self.resumption.end(session)
         await responder.respond(204, [], b"")

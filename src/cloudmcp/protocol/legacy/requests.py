@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from typing import Any
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
 
 from cloudmcp.app.context import CAPABILITY_FOR
 from cloudmcp.errors import MCPError
@@ -17,6 +18,9 @@ from cloudmcp.protocol.legacy.sessions import Session
 from cloudmcp.protocol.streams import ResponseStream
 from cloudmcp.state.keys import Keys
 from cloudmcp.state.store import Store
+
+if TYPE_CHECKING:
+    from cloudmcp.protocol.features import FeatureTracer
 
 
 class Replies:
@@ -63,10 +67,17 @@ class Replies:
 class Exchange:
     """Legacy talk-back: notifications and requests on the POST's SSE stream."""
 
-    def __init__(self, replies: Replies, session: Session, stream: ResponseStream) -> None:
+    def __init__(
+        self,
+        replies: Replies,
+        session: Session,
+        stream: ResponseStream,
+        tracer: FeatureTracer | None = None,
+    ) -> None:
         self.replies = replies
         self.session = session
         self.stream = stream
+        self.tracer = tracer
 
     async def notify(self, method: str, params: dict[str, Any]) -> None:
         await self.stream.send(jsonrpc.notification(method, params))
@@ -83,14 +94,18 @@ class Exchange:
         if missing:
             raise missing_capability(*dict.fromkeys(missing))
         ids = {key: f"s-{secrets.token_urlsafe(12)}" for key in requests}
-        for key, request in requests.items():
-            message = jsonrpc.request(ids[key], request["method"], request.get("params") or {})
-            if not await self.stream.send(message):
-                raise invalid_request(
-                    "this request needs input from the client, which takes no SSE stream",
-                    status=200,
-                )
-        answers = await asyncio.gather(
-            *(self.replies.wait(self.session.id, i) for i in ids.values())
-        )
+        with ExitStack() as spans:  # one span per request, from asking to the answer
+            for key, request in requests.items():
+                params = dict(request.get("params") or {})
+                if self.tracer is not None:
+                    spans.enter_context(self.tracer.outgoing(request["method"], params))
+                message = jsonrpc.request(ids[key], request["method"], params)
+                if not await self.stream.send(message):
+                    raise invalid_request(
+                        "this request needs input from the client, which takes no SSE stream",
+                        status=200,
+                    )
+            answers = await asyncio.gather(
+                *(self.replies.wait(self.session.id, i) for i in ids.values())
+            )
         return dict(zip(ids, answers, strict=True))

@@ -4,6 +4,7 @@ serves a session's next request."""
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 import msgspec
@@ -25,6 +26,8 @@ class Session(msgspec.Struct, omit_defaults=True):
     log_level: str | None = None
     #: Who opened the session; only they may use it.
     owner: str | None = None
+    #: When it was opened (Unix time), for how long sessions last.
+    opened: float = 0.0
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -54,6 +57,7 @@ class Sessions:
             capabilities=capabilities,
             client_info=client_info,
             owner=principal_id(request.principal),
+            opened=time.time(),
         )
 
     async def load(self, request: HttpRequest) -> Session:

@@ -1,5 +1,3 @@
-data "aws_partition" "current" {}
-
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -21,7 +19,7 @@ resource "aws_iam_role_policy_attachment" "lambda_managed" {
       "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
       "arn:${data.aws_partition.current.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess",
     ],
-    # @if redis
+    # @if managed_redis
     ["arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"],
     # @endif
   ))
@@ -30,19 +28,18 @@ resource "aws_iam_role_policy_attachment" "lambda_managed" {
   policy_arn = each.value
 }
 
-data "aws_secretsmanager_secret" "env" {
-  for_each = local.secrets
-
-  name = each.value
-}
-
 data "aws_iam_policy_document" "lambda_secrets" {
   count = length(local.secrets) > 0 ? 1 : 0
 
   statement {
     sid       = "ReadOwnSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [for secret in data.aws_secretsmanager_secret.env : secret.arn]
+    resources = concat(
+      [for secret in data.aws_secretsmanager_secret.env : secret.arn],
+      # @if managed_redis
+      [aws_secretsmanager_secret.redis_url.arn],
+      # @endif
+    )
   }
 }
 

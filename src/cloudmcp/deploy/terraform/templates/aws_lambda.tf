@@ -9,8 +9,9 @@ resource "aws_lambda_function" "mcp" {
   #checkov:skip=CKV_AWS_116:invoked synchronously by API Gateway; a DLQ only serves async events
   #checkov:skip=CKV_AWS_173:variables hold no secrets (only secret ids); AWS-managed key at rest
   #checkov:skip=CKV_AWS_272:code signing applies to zip packages, not container images
-  # @if !redis
-  #checkov:skip=CKV_AWS_117:nothing to reach inside a VPC without Redis; a VPC adds cold start
+  #checkov:skip=CKV_AWS_115:concurrency is reserved only when aws.reserved_concurrency is set (the plan checks the account can spare it)
+  # @if !managed_redis
+  #checkov:skip=CKV_AWS_117:nothing to reach inside a VPC without a managed Redis; a VPC adds cold start
   # @endif
   function_name = local.name
   role          = aws_iam_role.lambda.arn
@@ -21,6 +22,7 @@ resource "aws_lambda_function" "mcp" {
   timeout       = min(var.request_timeout_seconds, 900)
   publish       = true
 
+  # -1: no reservation (the account's unreserved pool).
   reserved_concurrent_executions = var.lambda_reserved_concurrency
 
   # The same image as Cloud Run, entered through the runtime interface client instead of
@@ -48,39 +50,83 @@ resource "aws_lambda_function" "mcp" {
     log_format = "JSON"
     log_group  = aws_cloudwatch_log_group.lambda.name
   }
-  # @if redis
+  # @if managed_redis
 
+  # Private subnets beside ElastiCache; Secrets Manager and X-Ray through interface endpoints.
   vpc_config {
-    subnet_ids         = var.redis_aws_subnet_ids
-    security_group_ids = var.redis_aws_security_group_ids
+    subnet_ids         = aws_subnet.private[*].id
+    security_group_ids = [aws_security_group.lambda.id]
   }
   # @endif
+
+  lifecycle {
+    # The release pipeline publishes new images as versions (release.py); Terraform must not
+    # put back the image it created the function with.
+    ignore_changes = [image_uri]
+  }
 
   depends_on = [
     aws_iam_role_policy_attachment.lambda_managed,
     aws_iam_role_policy.lambda_secrets,
+    # @if managed_redis
+    aws_vpc_endpoint.interface,
+    aws_secretsmanager_secret_version.redis_url,
+    # @endif
   ]
 }
 
-# Blue/green on Lambda: `live` points at var.lambda_live_version (or the newest published
-# version when empty) and sends var.lambda_canary_weight of requests to the canary version.
+# `live` serves the public traffic; `candidate` is where a new version is probed before `live`
+# gives it any. Both are created on the first version and moved by the release pipeline
+# (stepped weights, rollback) from then on, never by Terraform.
 resource "aws_lambda_alias" "live" {
   name             = "live"
   function_name    = aws_lambda_function.mcp.function_name
-  function_version = var.lambda_live_version == "" ? aws_lambda_function.mcp.version : var.lambda_live_version
+  function_version = aws_lambda_function.mcp.version
 
-  dynamic "routing_config" {
-    for_each = var.lambda_canary_version == "" ? [] : [var.lambda_canary_version]
-    content {
-      additional_version_weights = {
-        (routing_config.value) = var.lambda_canary_weight
-      }
-    }
+  lifecycle {
+    ignore_changes = [function_version, routing_config]
   }
+}
+
+resource "aws_lambda_alias" "candidate" {
+  name             = "candidate"
+  function_name    = aws_lambda_function.mcp.function_name
+  function_version = aws_lambda_function.mcp.version
+
+  lifecycle {
+    ignore_changes = [function_version]
+  }
+}
+
+# The candidate's own URL, for the release probes. Public at the AWS layer like the API:
+# the MCP server checks every caller's credential itself.
+resource "aws_lambda_function_url" "candidate" {
+  #checkov:skip=CKV_AWS_258:the MCP server authenticates every caller itself (AUTH); IAM auth would shut out the release probe
+  function_name      = aws_lambda_function.mcp.function_name
+  qualifier          = aws_lambda_alias.candidate.name
+  authorization_type = "NONE"
+  invoke_mode        = "BUFFERED"
+}
+
+# A Function URL with NONE auth needs both permissions (required for URLs since October 2025).
+resource "aws_lambda_permission" "candidate_url" {
+  #checkov:skip=CKV_AWS_301:public at the AWS layer like the API; the MCP server authenticates every caller
+  for_each = {
+    AllowCandidateUrl       = "lambda:InvokeFunctionUrl"
+    AllowCandidateUrlInvoke = "lambda:InvokeFunction"
+  }
+
+  statement_id           = each.key
+  action                 = each.value
+  function_name          = aws_lambda_function.mcp.function_name
+  qualifier              = aws_lambda_alias.candidate.name
+  principal              = "*"
+  function_url_auth_type = each.value == "lambda:InvokeFunctionUrl" ? "NONE" : null
 }
 # @if function_url
 
 resource "aws_lambda_function_url" "live" {
+  #checkov:skip=CKV_AWS_258:with aws.function_url = "NONE" the MCP server authenticates every caller itself
   function_name      = aws_lambda_function.mcp.function_name
   qualifier          = aws_lambda_alias.live.name
   authorization_type = var.function_url_auth_type
@@ -95,4 +141,21 @@ resource "aws_lambda_function_url" "live" {
   }
   # @endif
 }
+# @if function_url_public
+
+resource "aws_lambda_permission" "live_url" {
+  #checkov:skip=CKV_AWS_301:aws.function_url = "NONE": public at the AWS layer, the MCP server authenticates every caller
+  for_each = {
+    AllowPublicUrl       = "lambda:InvokeFunctionUrl"
+    AllowPublicUrlInvoke = "lambda:InvokeFunction"
+  }
+
+  statement_id           = each.key
+  action                 = each.value
+  function_name          = aws_lambda_function.mcp.function_name
+  qualifier              = aws_lambda_alias.live.name
+  principal              = "*"
+  function_url_auth_type = each.value == "lambda:InvokeFunctionUrl" ? "NONE" : null
+}
+# @endif
 # @endif

@@ -16,7 +16,9 @@ resource "aws_route53_health_check" "primary" {
   port              = 443
   type              = "HTTPS"
   enable_sni        = true
-  resource_path     = var.health_path
+  # Readiness, not liveness: a primary that cannot reach its store answers 503 here, so
+  # traffic fails over to AWS instead of reaching instances that cannot serve it.
+  resource_path     = var.ready_path
   request_interval  = 30
   failure_threshold = 3
   measure_latency   = true

@@ -4,6 +4,8 @@ resource "google_artifact_registry_repository" "images" {
   repository_id = "${var.artifact_repository}-${var.environment}"
   format        = "DOCKER"
   description   = "Images of ${var.service_name} (${var.environment}), tagged by commit"
+  # Apply the cleanup policies below (a dry run would only log what they would delete).
+  cleanup_policy_dry_run = false
 
   # Keep the recent releases (rollback targets) and let older untagged layers go.
   cleanup_policies {

@@ -4,6 +4,8 @@ resource "google_cloud_run_v2_service" "mcp" {
   # Not restricted to the load balancer: Cloud Build smoke-tests each new revision at its
   # tagged run.app URL before it gets traffic, and the MCP server authenticates callers itself.
   ingress = "INGRESS_TRAFFIC_ALL"
+  # google >= 6 defaults this to true, which makes `terraform destroy` fail.
+  deletion_protection = false
 
   template {
     service_account                  = google_service_account.run.email
@@ -15,13 +17,13 @@ resource "google_cloud_run_v2_service" "mcp" {
       min_instance_count = var.min_instances
       max_instance_count = var.max_instances
     }
-    # @if redis
+    # @if managed_redis
 
-    # Direct VPC egress to Memorystore; public traffic still leaves directly.
+    # Direct VPC egress to Memorystore (gcp_redis.tf); public traffic still leaves directly.
     vpc_access {
       network_interfaces {
-        network    = var.redis_gcp_network
-        subnetwork = var.redis_gcp_subnetwork
+        network    = google_compute_network.redis.id
+        subnetwork = google_compute_subnetwork.run.id
       }
       egress = "PRIVATE_RANGES_ONLY"
     }
@@ -39,6 +41,8 @@ resource "google_cloud_run_v2_service" "mcp" {
           cpu    = tostring(var.cpu)
           memory = var.memory
         }
+        # CPU only while a request is in flight (billed per request), as the pipeline deploys.
+        cpu_idle          = true
         startup_cpu_boost = true
       }
 
@@ -57,16 +61,19 @@ resource "google_cloud_run_v2_service" "mcp" {
           name = env.key
           value_source {
             secret_key_ref {
-              secret  = data.google_secret_manager_secret.env[env.key].secret_id
+              secret  = env.value
               version = "latest"
             }
           }
         }
       }
 
+      # Liveness only: a store outage must neither restart instances nor block scale-out.
+      # Whether an instance can serve (its store) is the readiness path, which the Route 53
+      # health check and the release probes use.
       startup_probe {
         http_get {
-          path = var.ready_path
+          path = var.health_path
           port = 8080
         }
         initial_delay_seconds = 0
@@ -87,28 +94,21 @@ resource "google_cloud_run_v2_service" "mcp" {
     }
   }
 
-  # Blue/green: with no stable revision everything follows the latest revision; with one, the
-  # latest gets var.cloud_run_latest_percent and the stable revision keeps the rest.
-  dynamic "traffic" {
-    for_each = var.cloud_run_stable_revision == "" ? [] : [var.cloud_run_stable_revision]
-    content {
-      type     = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
-      revision = traffic.value
-      percent  = 100 - var.cloud_run_latest_percent
-    }
-  }
-
+  # Created with all traffic on the first revision; from then on the release pipeline owns
+  # traffic and tags (stepped, probed, rolled back), so Terraform never moves them.
   traffic {
     type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
-    percent = var.cloud_run_stable_revision == "" ? 100 : var.cloud_run_latest_percent
+    percent = 100
   }
 
   lifecycle {
-    # Cloud Build rolls out new images (tagged revision, probe, stepped traffic); Terraform
-    # must not roll them back to the tag it last saw.
+    # The pipeline rolls out images, revisions, traffic and tags; Terraform must neither roll
+    # them back to what it last saw nor strip the tags of a release in progress.
     ignore_changes = [
       client,
       client_version,
+      traffic,
+      template[0].revision,
       template[0].containers[0].image,
     ]
   }
@@ -116,6 +116,9 @@ resource "google_cloud_run_v2_service" "mcp" {
   depends_on = [
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.run_reads,
+    # @if managed_redis
+    google_secret_manager_secret_version.redis_url,
+    # @endif
   ]
 }
 

@@ -31,6 +31,10 @@ resource "google_compute_backend_service" "run" {
     enable      = true
     sample_rate = 1.0
   }
+  # @if cloud_armor
+
+  security_policy = google_compute_security_policy.mcp.id
+  # @endif
 }
 
 resource "google_compute_url_map" "mcp" {
@@ -84,3 +88,92 @@ resource "google_compute_global_forwarding_rule" "https" {
   port_range            = "443"
   target                = google_compute_target_https_proxy.mcp.id
 }
+
+# Plain HTTP is answered with a redirect to HTTPS, never served.
+resource "google_compute_url_map" "https_redirect" {
+  name = "${local.name}-https-redirect"
+
+  default_url_redirect {
+    https_redirect         = true
+    redirect_response_code = "MOVED_PERMANENTLY_DEFAULT"
+    strip_query            = false
+  }
+}
+
+resource "google_compute_target_http_proxy" "https_redirect" {
+  name    = "${local.name}-https-redirect"
+  url_map = google_compute_url_map.https_redirect.id
+}
+
+resource "google_compute_global_forwarding_rule" "http" {
+  name                  = "${local.name}-http"
+  load_balancing_scheme = "EXTERNAL_MANAGED"
+  ip_address            = google_compute_global_address.mcp.address
+  port_range            = "80"
+  target                = google_compute_target_http_proxy.https_redirect.id
+}
+# @if cloud_armor
+
+# Cloud Armor: a per-client-IP rate limit and Google's preconfigured rules against common
+# attacks, in front of Cloud Run.
+resource "google_compute_security_policy" "mcp" {
+  name = local.name
+  type = "CLOUD_ARMOR"
+
+  rule {
+    action   = "throttle"
+    priority = 1000
+    match {
+      versioned_expr = "SRC_IPS_V1"
+      config {
+        src_ip_ranges = ["*"]
+      }
+    }
+    rate_limit_options {
+      conform_action = "allow"
+      exceed_action  = "deny(429)"
+      enforce_on_key = "IP"
+      rate_limit_threshold {
+        count        = var.rate_limit_per_minute
+        interval_sec = 60
+      }
+    }
+    description = "Requests per client IP per minute"
+  }
+
+  rule {
+    action   = "deny(403)"
+    priority = 1900
+    preview  = false
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('cve-canary')"
+      }
+    }
+    description = "Google's preconfigured CVE rules (Log4Shell among them)"
+  }
+
+  rule {
+    action   = "deny(403)"
+    priority = 2000
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('sqli-v33-stable', {'sensitivity': 1}) || evaluatePreconfiguredWaf('xss-v33-stable', {'sensitivity': 1})"
+      }
+    }
+    description = "Google's preconfigured SQLi and XSS rules"
+  }
+
+  rule {
+    action   = "allow"
+    priority = 2147483647
+    match {
+      versioned_expr = "SRC_IPS_V1"
+      config {
+        src_ip_ranges = ["*"]
+      }
+    }
+    description = "Default: allow"
+  }
+}
+# @endif

@@ -7,9 +7,14 @@ resource "google_project_service" "enabled" {
       "secretmanager.googleapis.com",
       "monitoring.googleapis.com",
       "iam.googleapis.com",
+      "cloudbuild.googleapis.com",
+      "logging.googleapis.com",
     ],
     # @if domain
     ["compute.googleapis.com", "certificatemanager.googleapis.com"],
+    # @endif
+    # @if managed_redis
+    ["compute.googleapis.com", "redis.googleapis.com"],
     # @endif
   ))
 

@@ -1,24 +1,27 @@
 terraform {
-  required_version = ">= 1.5.0"
+  # 1.6: `terraform init -reconfigure` with per-environment backend prefixes; 1.5 import blocks.
+  required_version = ">= 1.6.0, < 2.0.0"
 
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.0, < 8.0"
+      # Exactly the versions whose schemas tests/deploy check every resource against.
+      version = "6.50.0"
     }
     # @if aws
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.60, < 7.0"
+      version = "6.25.0"
     }
     # @endif
   }
 
-  # State lives in a GCS bucket; each workspace (staging, production) keeps its own state
-  # object under this prefix. `terraform init -backend-config=bucket=<bucket>` names the bucket.
-  backend "gcs" {
-    prefix = "cloudmcp/@{service_name}"
-  }
+  # State lives in the environment's project, in the versioned bucket the plan bootstraps;
+  # each environment has its own prefix. `deploy plan` runs
+  #   terraform init -reconfigure -backend-config=bucket=<project>-tfstate \
+  #     -backend-config=prefix=cloudmcp/@{service_name}/<environment>
+  # so one checkout switches environments without "Backend configuration changed".
+  backend "gcs" {}
 }
 
 provider "google" {
