@@ -27,7 +27,7 @@ SESSIONS = 6
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    cluster = start_cluster(tmp_path_factory.mktemp("cluster-failover"), masters=3, replicas=1)
+    cluster = start_cluster(tmp_path_factory.mktemp("failover"), masters=3, replicas=1)
     yield cluster
     cluster.stop()
 

@@ -112,7 +112,7 @@ class LocalCluster:
 
     def failover(self, replica: LocalNode, timeout: float = 30.0) -> None:
         """`CLUSTER FAILOVER` on `replica`, until it is a master everyone agrees on."""
-        replica.cli("cluster", "failover")  # own redis-server: cli() names its port
+        replica.cli("cluster", "failover")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if replica.role() == "master" and self.ok():

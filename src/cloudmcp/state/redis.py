@@ -94,6 +94,14 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
 return 0
 """
 
+# Compare and set: write only over the value the caller read, so of two instances
+# changing one record from the same state, one wins and the other reads again.
+_SWAP = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
 
 def _ms(seconds: float) -> int:
     """A TTL in milliseconds; never 0, which Redis rejects."""
@@ -259,6 +267,12 @@ class RedisStore(Store):
         async with self._guard(key):
             done = await client.set(key, value, px=_ms(ttl), nx=only_new)
             return bool(done)
+
+    async def swap(self, key: str, old: bytes, new: bytes, ttl: float) -> bool:
+        client = await self._redis()
+        async with self._guard(key):
+            done = await client.eval(_SWAP, 1, key, old, new, _ms(ttl))
+        return bool(done)
 
     async def delete(self, *keys: str) -> int:
         if not keys:
