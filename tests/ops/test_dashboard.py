@@ -56,3 +56,18 @@ def test_deploy_render_writes_the_dashboard() -> None:
     dashboard = json.loads(files["grafana/cloudmcp-dashboard.json"])
     assert dashboard["title"] == f"cloudmcp: {config.service.name}"
     assert dashboard["panels"]
+
+
+def test_cloud_run_knows_its_project_for_trace_links() -> None:
+    """Access lines link to Cloud Trace only with `GOOGLE_CLOUD_PROJECT`, which Cloud Run
+    does not set: the pipeline and Terraform both do."""
+    from cloudmcp.deploy.config import load_config
+    from cloudmcp.deploy.render import render_all
+
+    root = Path(__file__).resolve().parents[2]
+    config = load_config(root / "examples" / "deploy" / "minimal.toml")
+    files = {f.path: f.text for f in render_all(config, "production")}
+    build = next(text for path, text in files.items() if path.endswith("cloudbuild.yaml"))
+    assert f"GOOGLE_CLOUD_PROJECT={config.gcp.project}" in build
+    run = next(text for path, text in files.items() if path.endswith("gcp_cloud_run.tf"))
+    assert "merge({ GOOGLE_CLOUD_PROJECT = var.gcp_project }, var.env_vars)" in run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +152,82 @@ def test_lambda_cold_path_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_deploy_s_alarms_watch_the_series_the_function_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The internal-error alarms (SAM and Terraform) name the namespace, metric and
+    dimensions of the EMF line an internal error writes, under the deploy's environment."""
+    import yaml
+
+    from cloudmcp.deploy.config import load_config
+    from cloudmcp.deploy.environments import resolve_environment
+    from cloudmcp.deploy.render import render_all
+    from cloudmcp.ops import Ops
+    from cloudmcp.ops.summary import Summary
+    from cloudmcp.protocol.transport import HttpRequest
+
+    root = Path(__file__).resolve().parents[2]
+    config = load_config(root / "examples" / "deploy" / "minimal.toml")
+    env = resolve_environment(config, "production").env_vars
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("EMF_NAMESPACE", raising=False)
+    ops = Ops.start(
+        OpsConfig(platform="lambda", log_format="json", access_log=False), MCPApp("app")
+    )
+    (sink,) = ops.sinks
+    summary = Summary(
+        path="/mcp", http_method="POST", method="tools/call", operation=True,
+        rpc_method="tools/call", name="t", tool="_OTHER", era="stateless",
+        version="2026-07-28", status=200, outcome="error", cause=None, error=-32603,
+        error_type="-32603", in_session=False,
+    )  # fmt: skip
+    line = sink.line(summary, HttpRequest("POST", {}, b""), 0.01)
+    written = {
+        (d["Namespace"], m["Name"], tuple((k, line[k]) for k in sorted(dims)))
+        for d in line["_aws"]["CloudWatchMetrics"]
+        for m in d["Metrics"]
+        for dims in d["Dimensions"]
+    }
+
+    files = {f.path: f.text for f in render_all(config, "production")}
+    sam_text = next(text for path, text in files.items() if path.endswith("template.yaml"))
+    sam = yaml.load(sam_text, Loader=_cfn_loader())["Resources"]["McpInternalErrorsAlarm"]
+    props = sam["Properties"]
+    alarm = (
+        props["Namespace"],
+        props["MetricName"],
+        tuple(sorted((d["Name"], d["Value"]) for d in props["Dimensions"])),
+    )
+    assert alarm in written
+    assert env["OTEL_SERVICE_NAME"] == dict(alarm[2])["service.name"]
+
+    # Terraform's alarm: the same metric and dimensions, its service from the env it sets.
+    full = load_config(root / "examples" / "deploy" / "cloudmcp.toml")
+    rendered = {f.path: f.text for f in render_all(full, "production")}
+    tf = rendered["terraform/monitoring_aws.tf"]
+    assert f'metric_name       = "{props["MetricName"]}"' in tf
+    assert '"error.type"   = "-32603"' in tf and 'statistic           = "SampleCount"' in tf
+    assert '"service.name" = lookup(var.env_vars, "OTEL_SERVICE_NAME", local.name)' in tf
+    tfvars = rendered["terraform/production.tfvars"]
+    assert re.search(rf'^\s*OTEL_SERVICE_NAME\s*=\s*"{full.service.name}"$', tfvars, re.M)
+
+
+def _cfn_loader() -> type:
+    """A YAML loader that reads CloudFormation's short tags (`!Ref`, `!Sub`) as plain values."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_mapping(node)  # type: ignore[arg-type]
+
+    yaml.add_multi_constructor("!", tagged, Loader=Loader)
+    return Loader

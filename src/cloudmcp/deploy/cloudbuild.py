@@ -73,7 +73,8 @@ def _environment_case(config: DeployConfig, environments: list[EnvironmentSettin
             "CPU": str(env.cpu),
             "MIN_INSTANCES": str(env.min_instances),
             "MAX_INSTANCES": str(env.max_instances),
-            "ENV_VARS": _env_flag(env.env_vars),
+            # The project names each log line's trace for Cloud Logging (cloudmcp.ops.logs).
+            "ENV_VARS": _env_flag({"GOOGLE_CLOUD_PROJECT": env.gcp_project, **env.env_vars}),
             "SECRETS": _secrets_flag(config, env.name),
         }
         lines.extend(f"    {key}={shlex.quote(value)}" for key, value in settings.items())

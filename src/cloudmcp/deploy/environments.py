@@ -35,6 +35,8 @@ def resolve_environment(config: DeployConfig, name: str) -> EnvironmentSettings:
     resources = config.resources
     env_vars = {"ENVIRONMENT": name, **config.env, **override.env}
     env_vars["KEY_PREFIX"] = key_prefix(config, name)
+    # The service's name in traces and EMF metrics, which the alarms look for.
+    env_vars.setdefault("OTEL_SERVICE_NAME", config.service.name)
     if config.cors.allowed_origins:
         # The browser origins CORS answers for (Lambda edge and `cloudmcp serve` alike), and the
         # origins the engine admits.

@@ -335,6 +335,32 @@ def _alarm(description: str, metric: str, threshold: float, **extra: Any) -> dic
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
 
 
+def _internal_errors_alarm(config: DeployConfig, threshold: float) -> dict[str, Any]:
+    """MCP operations that ended in JSON-RPC's internal error (-32603), from the EMF lines
+    the function writes (`cloudmcp.ops.emf`)."""
+    service = config.env.get("OTEL_SERVICE_NAME", config.service.name)
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": "MCP operations that ended in a JSON-RPC internal error (-32603).",
+            "Namespace": config.env.get("EMF_NAMESPACE", "cloudmcp"),
+            "MetricName": "mcp.server.operation.duration",
+            "Dimensions": [
+                {"Name": "service.name", "Value": service},
+                {"Name": "error.type", "Value": "-32603"},
+            ],
+            "Statistic": "SampleCount",
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [_ref("AlarmTopic")],
+            "OKActions": [_ref("AlarmTopic")],
+        },
+    }
+
+
 def _http_api(config: DeployConfig) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "StageName": "$default",
@@ -519,6 +545,8 @@ def build_template(config: DeployConfig, default_environment: str) -> dict[str, 
     }
     resources: dict[str, Any] = {
         "McpFunction": _function(config, list(alarms)),
+        # Not among the canary's alarms: EMF lines do not say which version wrote them.
+        "McpInternalErrorsAlarm": _internal_errors_alarm(config, thresholds.lambda_errors),
         "PreTrafficHook": _pre_traffic_hook(config),
         "PreTrafficHookLogGroup": {
             "Type": "AWS::Logs::LogGroup",

@@ -118,7 +118,9 @@ class Ops:
         if config.platform == "lambda":
             from cloudmcp.ops.emf import EmfSink
 
-            return [EmfSink(config.emf_namespace, registry.name)]
+            # `service.name` as OpenTelemetry resources name it; the deploy's alarms match it.
+            service = os.environ.get("OTEL_SERVICE_NAME") or registry.name
+            return [EmfSink(config.emf_namespace, service)]
         folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if folder:
             os.makedirs(folder, exist_ok=True)

@@ -46,8 +46,9 @@ resource "google_cloud_run_v2_service" "mcp" {
         startup_cpu_boost = true
       }
 
+      # The project names each log line's trace for Cloud Logging, as the pipeline sets it.
       dynamic "env" {
-        for_each = var.env_vars
+        for_each = merge({ GOOGLE_CLOUD_PROJECT = var.gcp_project }, var.env_vars)
         content {
           name  = env.key
           value = env.value

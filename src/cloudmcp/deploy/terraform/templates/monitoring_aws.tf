@@ -68,6 +68,27 @@ resource "aws_cloudwatch_metric_alarm" "lambda_duration_p90" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
+# From the EMF lines the function writes (cloudmcp.ops.emf): MCP operations that ended in
+# JSON-RPC's internal error, an exception the server did not expect.
+resource "aws_cloudwatch_metric_alarm" "mcp_internal_errors" {
+  alarm_name        = "${local.name}-mcp-internal-errors"
+  alarm_description = "MCP operations that ended in a JSON-RPC internal error (-32603)"
+  namespace         = lookup(var.env_vars, "EMF_NAMESPACE", "cloudmcp")
+  metric_name       = "mcp.server.operation.duration"
+  dimensions = {
+    "service.name" = lookup(var.env_vars, "OTEL_SERVICE_NAME", local.name)
+    "error.type"   = "-32603"
+  }
+  statistic           = "SampleCount"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = var.lambda_errors_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
 resource "aws_cloudwatch_metric_alarm" "api_5xx" {
   alarm_name          = "${local.name}-api-5xx"
   alarm_description   = "HTTP API 5xx responses"
