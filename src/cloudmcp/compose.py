@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cloudmcp.app.registry import Registry
 from cloudmcp.auth.hosts import HostPolicy
 from cloudmcp.errors import ConfigurationError
-from cloudmcp.ops.health import Health
 from cloudmcp.protocol.engine import Engine
+from cloudmcp.protocol.transport import HttpRequest, Responder
 from cloudmcp.server import Authenticator, Observer, Route, Server, Tracer
 from cloudmcp.settings import Settings
 from cloudmcp.state import open_store
@@ -128,7 +128,8 @@ def compose(
         task_dispatch=task_dispatch,
     )
     hosts = HostPolicy(settings, local_only=settings.local_only(bind_host))
-    routes: dict[str, Route] = Health(registry, engine).routes()
+    health = _health(registry, engine)
+    routes: dict[str, Route] = {"/health": health, "/health/deep": health, "/ready": health}
     auth_routes = getattr(authenticator, "routes", None)
     if auth_routes is not None:
         routes.update(auth_routes(registry))
@@ -147,6 +148,21 @@ def compose(
         standalone_streams=standalone_streams,
     )
     return Service(registry, settings, engine, server, ops)
+
+
+def _health(registry: Registry, engine: Engine) -> Route:
+    """The health routes, their module loaded by the first probe (not by a cold start)."""
+    served: Route | None = None
+
+    async def route(request: HttpRequest, responder: Responder) -> None:
+        nonlocal served
+        if served is None:
+            from cloudmcp.ops.health import Health
+
+            served = Health(registry, engine).route
+        await served(request, responder)
+
+    return route
 
 
 def _authenticator(settings: Settings) -> Authenticator | None:

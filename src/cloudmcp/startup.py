@@ -44,7 +44,8 @@ def _check_values(settings: Settings, env: Mapping[str, str]) -> None:
         )
     if settings.redis_url is not None:
         _check_redis_url(settings.redis_url)
-    _check_state_keys(settings.state_keys)
+    if settings.state_keys:  # the key ring is built on the first MRTR request otherwise
+        _check_state_keys(settings.state_keys)
     if settings.oauth_validation not in ("jwt", "introspection", "auto"):
         raise ConfigurationError(
             f"OAUTH_VALIDATION={settings.oauth_validation!r}: expected jwt, introspection or auto"
@@ -63,14 +64,15 @@ def _check_values(settings: Settings, env: Mapping[str, str]) -> None:
     expand_hosts(settings.allowed_hosts, settings.resource_uri)
     expand_origins(settings.allowed_origins, settings.resource_uri)
     parse_networks(settings.trusted_proxies)
-    from cloudmcp.auth.configure import from_settings
+    if settings.auth.strip().lower() not in ("", "none"):  # AUTH=none loads no auth code
+        from cloudmcp.auth.configure import from_settings
 
-    try:
-        from_settings(settings)  # AUTH and what each mode needs
-    except OSError as exc:
-        raise ConfigurationError(
-            f"API_KEYS_FILE={settings.api_keys_file!r}: {exc.strerror}"
-        ) from None
+        try:
+            from_settings(settings)  # AUTH and what each mode needs
+        except OSError as exc:
+            raise ConfigurationError(
+                f"API_KEYS_FILE={settings.api_keys_file!r}: {exc.strerror}"
+            ) from None
     from cloudmcp.ops.config import OpsConfig
 
     OpsConfig.from_env(env)  # LOG_FORMAT, METRICS, tracing, sampling...

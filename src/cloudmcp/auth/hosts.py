@@ -137,6 +137,9 @@ def expand_origins(patterns: Iterable[str], resource_uri: str | None = None) -> 
 
 
 def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
+    entries = tuple(entries)
+    if not entries:
+        return ()
     import ipaddress  # only deployments behind a proxy pay for it
 
     networks = []
