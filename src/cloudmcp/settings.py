@@ -53,7 +53,6 @@ class Settings(msgspec.Struct, kw_only=True):
     #: Connections for short Redis commands, and for blocked reads (one per open SSE
     #: stream, listener or wait for a client's answer), per process.
     redis_max_connections: Positive = 64
-    redis_max_readers: Positive = 1000
     #: Idle seconds before a legacy session expires.
     session_ttl: PositiveSeconds = 1800.0
     #: Events kept per SSE stream for resumption, and for how long (seconds).
