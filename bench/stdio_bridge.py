@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import load
+import memory
 import venvs
 import wire
 from contenders import LOAD_CORE, SERVER_CORE, free_port
@@ -42,6 +43,14 @@ MESSAGE = "bench-echo-payload"
 ECHO = {"name": "echo", "arguments": {"message": MESSAGE}}
 #: Connections for supergateway's stateless mode, which starts a child for every request.
 STATELESS_CONNECTIONS = 4
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of `pid` and its living descendants, and of the children it has reaped:
+    a server that starts a child per request is charged for those children too."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return memory.cpu_seconds(pid) + reaped
 
 
 # the child alone
@@ -98,14 +107,16 @@ async def _direct(seconds: float, concurrency: int) -> dict[str, Any]:
 
     for _ in range(50):  # warm-up
         await call("tools/call", ECHO)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), cpu_seconds(process.pid)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - began
+    wall, cpu = time.perf_counter() - began, cpu_seconds(process.pid) - cpu
     reader.cancel()
     process.kill()
     await process.wait()
     latencies.sort()
-    return _figures(len(latencies) / wall, latencies, wrong)
+    return _figures(len(latencies) / wall, latencies, wrong) | {
+        "cpu_us": round(cpu / max(len(latencies), 1) * 1e6, 1)
+    }
 
 
 def _figures(rps: float, seconds: list[float], wrong: int) -> dict[str, Any]:
@@ -147,7 +158,7 @@ def _server(
     raise SystemExit(f"{command[0]} did not listen: see {log}")
 
 
-def _wrk(port: int, wire_name: str, seconds: float, connections: int) -> dict[str, Any]:
+def _wrk(port: int, wire_name: str, seconds: float, connections: int, pid: int) -> dict[str, Any]:
     request = wire.tools_call(wire_name, "echo", ECHO["arguments"])  # type: ignore[arg-type]
     sessions = [wire.open_session(port, "/mcp")] if wire_name == "session" else []
     headers = "\n".join(f"{k}: {v}" for k, v in request.headers.items())
@@ -162,7 +173,9 @@ def _wrk(port: int, wire_name: str, seconds: float, connections: int) -> dict[st
     ]  # fmt: skip
     # Warm-up, then the measured run.
     subprocess.run([*command[:5], "-d2s", *command[6:]], env=env, capture_output=True, check=True)
+    cpu = cpu_seconds(pid)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    cpu = cpu_seconds(pid) - cpu
     run = load.Run.parse(done.stdout)
     return {
         "rps": run.rps,
@@ -170,6 +183,8 @@ def _wrk(port: int, wire_name: str, seconds: float, connections: int) -> dict[st
         "p50": run.p50,
         "p99": run.p99,
         "errors": run.errors,
+        # The server's and its children's CPU per call: less moved by other load than req/s.
+        "cpu_us": round(cpu / max(run.requests, 1) * 1e6, 1),
     }
 
 
@@ -229,12 +244,12 @@ def main() -> int:
         # Interleaved rounds: the machine's other load hits every contender alike.
         for round_ in range(args.rounds):
             runs["direct [stdio]"].append(asyncio.run(_direct(args.seconds, args.connections)))
-            for name, port, _, wires in running:
+            for name, port, process, wires in running:
                 for wire_name in wires:
                     # A child per request in supergateway's stateless mode: 32 at once time out.
                     connections = STATELESS_CONNECTIONS if "stateless" in name else args.connections
                     runs[f"{name} [{wire_name}]"].append(
-                        _wrk(port, wire_name, args.seconds, connections)
+                        _wrk(port, wire_name, args.seconds, connections, process.pid)
                     )
             print(f"round {round_ + 1}: " + ", ".join(
                 f"{key} {found[-1]['rps']:.0f}/s" for key, found in runs.items()
@@ -254,24 +269,37 @@ def main() -> int:
         f"taking {args.connections} calls at once (STDIO_CALLS_PER_CHILD). Servers and their "
         f"children on core {SERVER_CORE}, load on core {LOAD_CORE}.",
         "",
-        "| contender | req/s | p50 ms | p99 ms | errors | throughput x direct |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| contender | req/s | p50 ms | p99 ms | CPU µs/call | errors | req/s x direct "
+        "| CPU x direct |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for key, found in runs.items():
-        ratio = statistics.median(r["rps"] / d["rps"] for r, d in zip(found, direct, strict=True))
+        pairs = list(zip(found, direct, strict=True))
+        ratio = statistics.median(r["rps"] / d["rps"] for r, d in pairs)
+        # A child per request that someone else reaps escapes the count: no figure then.
+        counted = all(r["cpu_us"] > 0 for r in found)
+        cpu = f"{_median(found, 'cpu_us'):.0f}" if counted else "n/a"
+        cpu_ratio = (
+            f"{statistics.median(r['cpu_us'] / d['cpu_us'] for r, d in pairs):.2f}"
+            if counted
+            else "n/a"
+        )
         lines.append(
             f"| {key} | {_median(found, 'rps'):.0f} | {_median(found, 'p50'):.2f} "
-            f"| {_median(found, 'p99'):.2f} | {sum(r['errors'] for r in found)} | {ratio:.2f} |"
+            f"| {_median(found, 'p99'):.2f} | {cpu} "
+            f"| {sum(r['errors'] for r in found)} | {ratio:.2f} | {cpu_ratio} |"
         )
     lines.append("")
     for ours in ("bridge [session]", "bridge-shared [session]", "bridge-shared [2026]"):
         for theirs in ("supergateway-stateful [session]", "supergateway-stateless [legacy]"):
             mine, other = runs[ours], runs[theirs]
             if _median(other, "rps") and _median(mine, "p99"):
+                cpu = _median(other, "cpu_us") / _median(mine, "cpu_us")
                 lines.append(
                     f"- {ours} / {theirs}: throughput "
                     f"x{_median(mine, 'rps') / _median(other, 'rps'):.2f}, p99 "
                     f"{_median(mine, 'p99'):.1f} ms against {_median(other, 'p99'):.1f} ms"
+                    + (f", CPU per call x{cpu:.2f} less" if cpu > 0 else "")
                 )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "stdio-bridge.json").write_text(json.dumps(runs, indent=2) + "\n")

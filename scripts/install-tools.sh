@@ -252,7 +252,6 @@ install_nginx
 # One venv per Python MCP framework cloudmcp serves unchanged (they conflict with one another):
 # .tools/frameworks/<name>, each with cloudmcp editable from this repo (Redis client and the
 # Lambda runtime client too, for the multi-instance and emulator tests) and its pinned framework.
-# mcp1 also has Mangum: bench/frameworks_coldstart.py measures the SDK's own Lambda path.
 FRAMEWORKS=(
     "mcp1=mcp==1.30.*"
     "mcp2=mcp==2.3.*"
@@ -262,15 +261,14 @@ FRAMEWORKS=(
 )
 FRAMEWORK_EXTRAS=("redis>=5.0,<9" "awslambdaric>=3,<5")
 install_frameworks() {
-    local entry name pin venv stamp want extra=()
+    local entry name pin venv stamp want
     for entry in "${FRAMEWORKS[@]}"; do
         name="${entry%%=*}"
         pin="${entry#*=}"
         venv="$TOOLS_DIR/frameworks/$name"
         stamp="$venv/.pins"
-        extra=()
-        [[ "$name" == mcp1 ]] && extra+=("mangum>=0.17,<1")
-        want="$(printf '%s\n' "$pin" "${FRAMEWORK_EXTRAS[@]}" "${extra[@]}" "$ROOT" \
+        # cloudmcp's own dependencies count too: its install is editable, theirs is not.
+        want="$( (printf '%s\n' "$pin" "${FRAMEWORK_EXTRAS[@]}" "$ROOT"; cat "$ROOT/pyproject.toml") \
             | sha256sum | cut -d' ' -f1)"
         if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/cloudmcp" ]]; then
             echo "framework $name: up to date ($pin)"
@@ -279,7 +277,7 @@ install_frameworks() {
         echo "framework $name: installing $pin and cloudmcp into $venv"
         python3 -m venv "$venv"
         "$venv/bin/pip" install --quiet --disable-pip-version-check \
-            -e "$ROOT" "$pin" "${FRAMEWORK_EXTRAS[@]}" "${extra[@]}"
+            -e "$ROOT" "$pin" "${FRAMEWORK_EXTRAS[@]}"
         "$venv/bin/cloudmcp" --help >/dev/null
         echo "$want" >"$stamp"
     done

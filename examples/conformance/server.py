@@ -29,6 +29,7 @@ from cloudmcp import (
     TextContent,
     ToolError,
 )
+from cloudmcp.errors import MCPError
 
 app = MCPApp("cloudmcp-conformance", version="1.0.0")
 
@@ -435,6 +436,72 @@ async def json_schema_2020_12_tool(
 @app.tool(description="Echoes a region that is mirrored in the Mcp-Param-Region header (SEP-2243)")
 async def test_header_param(region: Annotated[str, Header("Region")]) -> str:
     return f"Region: {region}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Tools: the tasks extension (SEP-2663). A client that declares the extension gets a task for
+# the tools that may run as one; `tasks/get` then reports its status and inlines the result.
+
+
+@app.tool(description="Greets by name; never runs as a task")
+async def greet(name: str) -> str:
+    return f"Hello, {name}!"
+
+
+@app.tool(
+    description="Works for `seconds` seconds; a task for clients that declare tasks",
+    task="optional",
+)
+async def slow_compute(seconds: int = 1, label: str = "") -> str:
+    await asyncio.sleep(max(0, min(seconds, 3600)))  # a cancellation stops it here
+    return f"Computed {label or 'result'} after {seconds}s"
+
+
+@app.tool(description="Runs only as a task, and ends with a tool error", task="required")
+async def failing_job() -> str:
+    await asyncio.sleep(1)
+    raise ToolError("The job failed")
+
+
+@app.tool(description="Runs only as a task, and ends with a JSON-RPC error", task="required")
+async def protocol_error_job() -> str:
+    await asyncio.sleep(0.2)
+    raise MCPError(-32603, "The job hit an internal error")
+
+
+@app.tool(description="Runs as a task that asks the user to confirm first", task="required")
+async def confirm_delete(filename: str, ctx: Context) -> str:
+    answer = await ctx.elicit(
+        f"Delete {filename}?", _form(confirm={"type": "boolean", "description": "Delete it?"})
+    )
+    if answer.action != "accept" or not (answer.content or {}).get("confirm"):
+        return f"Kept {filename}"
+    return f"Deleted {filename}"
+
+
+@app.tool(description="Runs as a task that asks two questions at once", task="required")
+async def multi_input(ctx: Context) -> str:
+    answers = await ctx.ask(
+        {
+            "first_name": _elicit("Your first name?", _form(name={"type": "string"})),
+            "favorite_color": _elicit("Your favorite color?", _form(color={"type": "string"})),
+        }
+    )
+    name = _answer(answers["first_name"], "name")
+    return f"{name} likes {_answer(answers['favorite_color'], 'color')}"
+
+
+@app.tool(
+    description="Asks for a name in the request (MRTR), then goes on as a task",
+    task="required",
+    defer="explicit",
+)
+async def test_tool_with_task(ctx: Context) -> str:
+    answers = await ctx.ask(
+        {"user_name": _elicit("What is your name?", _form(name={"type": "string"}))}
+    )
+    await ctx.defer()
+    return f"Hello from the task, {_answer(answers['user_name'], 'name')}!"
 
 
 # ---------------------------------------------------------------------------------------------

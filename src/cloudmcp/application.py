@@ -19,6 +19,7 @@ from cloudmcp.settings import Settings
 if TYPE_CHECKING:
     from cloudmcp.http.asgi import HttpApp
     from cloudmcp.ops import OpsConfig
+    from cloudmcp.protocol.tasks.worker import Dispatch
     from cloudmcp.server import Authenticator, Tracer
     from cloudmcp.state.store import Store
 
@@ -80,6 +81,7 @@ class MCPApp(Registry):
         operations: OpsConfig | None = None,
         settings: Settings | None = None,
         standalone_streams: bool = True,
+        task_dispatch: Dispatch | None = None,
     ) -> Service:
         """The app as served: built by the first call (with its options), kept until the
         lifespan ends; later calls get the same one."""
@@ -94,6 +96,7 @@ class MCPApp(Registry):
                 operations=operations,
                 tracer=self._tracer,
                 standalone_streams=standalone_streams,
+                task_dispatch=task_dispatch,
             )
         return service
 
@@ -120,6 +123,7 @@ class MCPApp(Registry):
 
         service = self.compose()
         service.check()
+        service.start()
         # SIGTERM ends long-lived streams at once, not after the server's whole grace period.
         with sigterm_starts_closing(service.engine.begin_closing):
             try:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudmcp.app.registry import Registry
 from cloudmcp.auth.hosts import HostPolicy
+from cloudmcp.errors import ConfigurationError
 from cloudmcp.ops.health import Health
 from cloudmcp.protocol.engine import Engine
 from cloudmcp.server import Authenticator, Observer, Route, Server, Tracer
@@ -24,6 +25,7 @@ from cloudmcp.state.store import Store
 
 if TYPE_CHECKING:
     from cloudmcp.ops import Ops, OpsConfig
+    from cloudmcp.protocol.tasks.worker import Dispatch
 
 
 class Service:
@@ -49,9 +51,17 @@ class Service:
     def store(self) -> Store:
         return self.engine.store
 
+    def start(self) -> None:
+        """Start background work (task workers) on the serving loop."""
+        self.engine.start()
+
     def check(self) -> None:
         """Fail at start-up, not at the first request, on what settings got wrong."""
         self.engine.keyring  # noqa: B018 - a bad STATE_KEYS raises here
+        if self.settings.task_dispatch not in ("", "local", "lambda"):
+            raise ConfigurationError(
+                f"TASK_DISPATCH={self.settings.task_dispatch!r}: must be local or lambda"
+            )
 
     async def close(self) -> None:
         if not self.closed:
@@ -72,6 +82,7 @@ class Composable(Protocol):
         operations: OpsConfig | None = None,
         settings: Settings | None = None,
         standalone_streams: bool = True,
+        task_dispatch: Dispatch | None = None,
     ) -> Service: ...
 
     def lifespan(self, _app: Any = None) -> AbstractAsyncContextManager[None]: ...
@@ -87,13 +98,15 @@ def compose(
     operations: OpsConfig | None = None,
     tracer: Tracer | None = None,
     standalone_streams: bool = True,
+    task_dispatch: Dispatch | None = None,
 ) -> Service:
     """Build everything that serves `registry` under `settings`.
 
     `auth` overrides what `AUTH=...` says; `operations` turns on metrics, access logs and
     tracing as configured (None: none); `bind_host` is where a local server listens (the
     localhost Host/Origin defaults); `standalone_streams=False` serves no standalone GET
-    stream (AWS Lambda).
+    stream (AWS Lambda); `task_dispatch` starts task work elsewhere than in this
+    process (an asynchronous AWS Lambda invocation).
     """
     ops: Ops | None = None
     if operations is not None:
@@ -112,6 +125,7 @@ def compose(
         authorize=getattr(authenticator, "authorize", None),
         tracer=tracer,
         private=authenticator is not None,
+        task_dispatch=task_dispatch,
     )
     hosts = HostPolicy(settings, local_only=settings.local_only(bind_host))
     routes: dict[str, Route] = Health(registry, engine).routes()

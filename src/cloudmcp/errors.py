@@ -21,6 +21,7 @@ CloudMCPError                 anything cloudmcp raises on purpose
     └── TemplateError         a template that cannot be rendered
 
 InputRequired (BaseException) not an error: a 2026-07-28 ask waiting for the client
+Deferred (BaseException)      not an error: a tool continuing as a task (`ctx.defer()`)
 ```
 
 `InputRequired` derives from `BaseException`, as `asyncio.CancelledError` does, so a
@@ -153,6 +154,14 @@ class InputRequired(BaseException):
         self.requests = requests
 
 
+class Deferred(BaseException):
+    """Raised by `ctx.defer()` where the call becomes a task (the tasks extension): the
+    engine answers with the task, and the tool runs again, as the task, to the end."""
+
+    def __init__(self) -> None:
+        super().__init__("continued as a task")
+
+
 __all__ = [
     "AppNotFound",
     "ArgumentError",
@@ -160,6 +169,7 @@ __all__ = [
     "ConfigError",
     "ConfigurationError",
     "CredentialError",
+    "Deferred",
     "DeployError",
     "InputRequired",
     "InvalidCredential",

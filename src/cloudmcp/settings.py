@@ -76,6 +76,26 @@ class Settings(msgspec.Struct, kw_only=True):
     cache_ttl: Seconds = 300.0
     #: Per-tool timeout in seconds (0: none).
     tool_timeout: Seconds = 0.0
+    # Tasks (the 2026-07-28 tasks extension): docs/tasks.md explains each of these.
+    #: Seconds a task (and its result) is kept from its creation: its `ttlMs`.
+    task_ttl: PositiveSeconds = 3600.0
+    #: How often (ms) clients are asked to poll `tasks/get`: its `pollIntervalMs`.
+    task_poll_interval_ms: Positive = 1000
+    #: Seconds a worker's claim on a running task lasts unless renewed; past it, another
+    #: instance takes the work over.
+    task_lease: PositiveSeconds = 30.0
+    #: Times a task's work is taken over from a lost worker before it fails.
+    task_max_retries: Count = 2
+    #: Tasks this process runs at once (0: none; it still creates and answers them).
+    task_workers: Count = 16
+    #: Seconds between looks for work a lost worker held, or that nobody started.
+    task_sweep_interval: PositiveSeconds = 5.0
+    #: Seconds one run of a task's tool may take (0: TOOL_TIMEOUT, or the tool's own).
+    task_timeout: Seconds = 0.0
+    #: Where task work starts: "local" (this process's workers), or "lambda" (an
+    #: asynchronous invocation of this AWS Lambda function). Empty: "lambda" in the
+    #: Lambda handler, "local" everywhere else.
+    task_dispatch: str = ""
     #: Requests per principal as `count/seconds` (e.g. `100/60`), counted across every
     #: instance; empty: no limit. Tools add their own with `@app.tool(rate_limit=...)`.
     rate_limit: str = ""

@@ -39,7 +39,14 @@ Answer = Callable[[str, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, A
 CLIENT_INFO = {"name": "cloudmcp-testclient", "version": "1"}
 ACCEPT = "application/json, text/event-stream"
 #: The param that names a request's target, for the `Mcp-Name` header.
-_NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_NAMED = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+}
 
 
 # what clients put on the wire, for tests that check it byte for byte

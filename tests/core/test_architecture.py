@@ -150,6 +150,7 @@ PUBLIC_API = {
         "ConfigError",
         "ConfigurationError",
         "CredentialError",
+        "Deferred",
         "DeployError",
         "InputRequired",
         "InvalidCredential",
@@ -182,7 +183,7 @@ def test_every_exception_is_in_the_tree() -> None:
 
     for name in errors.__all__:
         kind = getattr(errors, name)
-        if name == "InputRequired":  # a signal, not an error
+        if name in ("InputRequired", "Deferred"):  # signals, not errors
             assert issubclass(kind, BaseException) and not issubclass(kind, Exception)
         else:
             assert issubclass(kind, errors.CloudMCPError), name

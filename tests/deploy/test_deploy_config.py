@@ -73,6 +73,7 @@ def with_(**tables: Any) -> dict[str, Any]:
         (with_(env={"KEY_PREFIX": "x:"}), "env.KEY_PREFIX", "per environment"),
         (with_(secrets={"API_KEYS": "keys"}), "secrets.API_KEYS", "AUTH including api_key"),
         (with_(security={"waf": True}, **AWS), "security.waf", "REST API"),
+        (with_(aws={"region": "us-east-1", "api": "rest"}), "aws.api", "deployer = 'sam'"),
         (with_(security={"cloud_armor": True}), "security.cloud_armor", "[domain]"),
         (with_(resources={"timeout": 1200}, **AWS), "resources.timeout", "900"),
         (with_(environments={}), "environments", "at least one"),

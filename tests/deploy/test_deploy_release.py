@@ -10,11 +10,14 @@ not installed.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,50 @@ for prefix, answer in scenario["answers"]:
         sys.stdout.write(answer if isinstance(answer, str) else json.dumps(answer))
         break
 '''
+
+
+class Monitoring:
+    """Stands in for the Cloud Monitoring API (a cloud API): answers timeSeries.list with a
+    5xx count, and keeps what it was asked."""
+
+    def __init__(self) -> None:
+        self.errors = 0
+        self.queries: list[tuple[str, str]] = []
+        monitoring = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                monitoring.queries.append((self.path, self.headers.get("authorization", "")))
+                body = json.dumps(
+                    {
+                        "timeSeries": [
+                            {"points": [{"value": {"int64Value": str(monitoring.errors)}}]}
+                        ]
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v3"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def monitoring() -> Iterator[Monitoring]:
+    found = Monitoring()
+    yield found
+    found.close()
 
 
 class Server:
@@ -179,17 +226,20 @@ def test_system_python_has_no_cloudmcp() -> None:
 
 
 def test_cloud_run_release_probes_each_step_with_the_secret_credential(
-    serve: Any, cloud: Cloud, release_dir: Path
+    serve: Any, cloud: Cloud, release_dir: Path, monitoring: Monitoring
 ) -> None:
     new = serve()
     cloud.answer(
         [
             ("run services describe", cloud_run_service(new.url)),
             ("secrets versions access latest", f"{API_KEY}:release-probe\n"),
+            ("auth print-access-token", "monitoring-token\n"),
         ],
         [],
     )
-    result = cloud.release(release_dir, *GCP_ARGS)
+    result = cloud.release(
+        release_dir, *GCP_ARGS, "--max-errors=5", f"--monitoring-url={monitoring.url}"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert traffic_calls(cloud.calls()) == [
         "--to-tags=sha-abc=10",
@@ -199,6 +249,37 @@ def test_cloud_run_release_probes_each_step_with_the_secret_credential(
     # Every probe passed an authenticated MCP session (initialize answers only with the key).
     assert result.stdout.count("ok   initialize") == 4
     assert API_KEY not in result.stdout + result.stderr
+    # The revision's 5xx count was read before each partial step, for that revision only.
+    assert len(monitoring.queries) == 2
+    for path, authorization in monitoring.queries:
+        assert path.startswith("/v3/projects/acme/timeSeries?")
+        assert "mcp-staging-00042-new" in urllib.parse.unquote_plus(path)
+        assert authorization == "Bearer monitoring-token"
+
+
+def test_cloud_run_release_rolls_back_when_the_revision_errors(
+    serve: Any, cloud: Cloud, release_dir: Path, monitoring: Monitoring
+) -> None:
+    new = serve()
+    monitoring.errors = 9  # its alarm: more 5xx answers than the budget while at 10%
+    cloud.answer(
+        [
+            ("run services describe", cloud_run_service(new.url)),
+            ("secrets versions access latest", API_KEY),
+            ("auth print-access-token", "monitoring-token"),
+        ],
+        [],
+    )
+    result = cloud.release(
+        release_dir, *GCP_ARGS, "--max-errors=5", f"--monitoring-url={monitoring.url}"
+    )
+    assert result.returncode == 1
+    assert "gave 9 5xx answers at 10% (more than 5)" in result.stderr
+    assert traffic_calls(cloud.calls()) == [
+        "--to-tags=sha-abc=10",
+        "--to-revisions=mcp-staging-00041-old=100",
+        "--remove-tags=sha-abc",
+    ]
 
 
 def test_cloud_run_release_rolls_traffic_back_when_a_probe_fails(

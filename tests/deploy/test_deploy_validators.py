@@ -23,8 +23,8 @@ from deploy_support import (
 
 from cloudmcp.deploy.terraform.references import check_module, check_var_file
 
-# Starts servers, Redis or the validators: integration tests (tests/conftest.py).
-pytestmark = pytest.mark.integration
+# Runs the validators (checkov over every config takes minutes): integration and slow.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # Variables the plan passes with -var instead of a var file.
 SUPPLIED_ON_COMMAND_LINE = ("image_tag",)

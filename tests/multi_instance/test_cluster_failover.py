@@ -20,7 +20,7 @@ from instances import STATE_APP, Instance, start_many, state_key
 from redis_support import LocalCluster, cluster_target, start_cluster
 from session_client import events, headers, initialize, post, request, result, tool
 
-pytestmark = pytest.mark.redis_cluster
+pytestmark = [pytest.mark.redis_cluster, pytest.mark.slow]
 
 SESSIONS = 6
 

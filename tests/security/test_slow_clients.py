@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import resource
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -116,3 +117,28 @@ async def test_slow_clients_do_not_lock_out_normal_requests(server: tuple[int, P
         stop.set()
         closed = await asyncio.gather(*slow)
     assert len(done) == SLOW and all(closed), f"{sum(closed)} of {SLOW} closed by the server"
+
+
+def test_oversized_headers_are_refused_and_memory_stays_bounded(server: tuple[int, Path]) -> None:
+    """uvicorn would keep every header line: 32 MB of them in one request get a 431 after
+    the first 64 KiB or so, not 32 MB of memory."""
+    port, _ = server
+    line = b"x-big: " + b"a" * 8000 + b"\r\n"
+    sent = 0
+    received = b""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\n")
+        try:
+            while sent < 32 * 1024 * 1024:
+                sock.sendall(line)
+                sent += len(line)
+        except OSError:
+            pass  # closed by the server, as it should be
+        sock.settimeout(10)
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(65536):
+                received += chunk
+    assert received.startswith(b"HTTP/1.1 431 "), (sent, received[:200])
+    assert sent < 32 * 1024 * 1024  # the server stopped reading long before the end
+    ok = httpx.get(f"http://127.0.0.1:{port}/health")
+    assert ok.status_code == 200

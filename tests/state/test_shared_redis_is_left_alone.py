@@ -21,8 +21,9 @@ DESTRUCTIVE = re.compile(
     r"""|redis-cli[^\n]*\b(shutdown|flushall|flushdb|config set|debug sleep)\b""",
     re.IGNORECASE,
 )
-#: Whose `.shutdown()` is not Redis's.
-NOT_REDIS = re.compile(r"(httpd|server|executor|pool|loop)\.shutdown\(")
+#: Whose `.shutdown()` is not Redis's; and Redis Clusters, which are always a test's own
+#: (the shared Redis is a single node).
+NOT_REDIS = re.compile(r"(httpd|server|executor|pool|loop)\.shutdown\(|cluster", re.IGNORECASE)
 
 
 def offending_lines(text: str) -> list[str]:
@@ -50,4 +51,6 @@ def test_the_check_sees_what_the_old_restart_test_did() -> None:
     assert offending_lines("redis-cli -p 6379 config set maxmemory 1mb") != []
     assert offending_lines('["redis-cli", "config", "set", "save", ""]') != []
     assert offending_lines("httpd.shutdown()") == []
+    assert offending_lines('replica.cli("cluster", "failover")') == []
+    assert offending_lines('["redis-cli", "-p", "6379", "failover"]') != []
     assert offending_lines('LOG_LEVEL="DEBUG"') == []

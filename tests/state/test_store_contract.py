@@ -27,6 +27,24 @@ async def test_set_only_new_keeps_the_first_value(store: Store, prefix: str) -> 
     assert await store.get(f"{prefix}v") == b"first"
 
 
+async def test_swap_writes_only_over_the_value_read(store: Store, prefix: str) -> None:
+    key = f"{prefix}v"
+    assert not await store.swap(key, b"old", b"new", 60)  # absent: nothing to swap
+    assert await store.get(key) is None
+    await store.set(key, b"one", 60)
+    assert await store.swap(key, b"one", b"two", 60)
+    assert not await store.swap(key, b"one", b"three", 60)  # someone changed it first
+    assert await store.get(key) == b"two"
+
+
+async def test_swap_sets_the_ttl(store: Store, prefix: str) -> None:
+    key = f"{prefix}v"
+    await store.set(key, b"one", 60)
+    assert await store.swap(key, b"one", b"two", SHORT)
+    await asyncio.sleep(PAST_SHORT)
+    assert await store.get(key) is None
+
+
 async def test_value_expires(store: Store, prefix: str) -> None:
     await store.set(f"{prefix}v", b"x", SHORT)
     await asyncio.sleep(PAST_SHORT)

@@ -3,6 +3,7 @@ in both eras (a server of its own per era: server-everything keeps the first roo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,11 @@ from stdio_serving import EVERYTHING, require, serve_stdio
 
 @pytest.fixture
 def fresh(tmp_path: Path) -> Iterator[Served]:
-    yield from serve_stdio([require(EVERYTHING)], tmp_path / "server.log")
+    for served in serve_stdio([require(EVERYTHING)], tmp_path / "server.log"):
+        # server-everything asks for roots on its own 350 ms after it starts; past that
+        # (answered "no client is attached"), the roots request comes from the tool call.
+        time.sleep(0.6)
+        yield served
 
 
 @pytest.mark.filterwarnings("ignore:The logging capability is deprecated")

@@ -83,3 +83,26 @@ def events(text: str) -> list[Any]:
 
 def event_ids(text: str) -> list[str]:
     return [line[3:].strip() for line in text.splitlines() if line.startswith("id:")]
+
+
+TASKS = "io.modelcontextprotocol/tasks"
+
+
+def tasks_request(
+    client: httpx.Client,
+    url: str,
+    method: str,
+    params: dict[str, Any],
+    *,
+    declare: bool = True,
+    id: int = 1,
+) -> dict[str, Any]:
+    """A 2026-07-28 request from a client that declares the tasks extension (unless
+    `declare=False`); the JSON-RPC response. `Mcp-Name` carries the tool or the task id."""
+    capabilities = {**CAPABILITIES, "extensions": {TASKS: {}}} if declare else CAPABILITIES
+    body_meta = meta(**{"io.modelcontextprotocol/clientCapabilities": capabilities})
+    body = {"jsonrpc": "2.0", "id": id, "method": method, "params": {**params, "_meta": body_meta}}
+    name = params.get("taskId") or params.get("name")
+    response = client.post(url, json=body, headers=modern_headers(method, name))
+    answer: dict[str, Any] = response.json()
+    return answer

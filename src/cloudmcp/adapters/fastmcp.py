@@ -57,6 +57,12 @@ class FastMCPServer:
         self.mcp = mcp
         self.lifespan = lifespan
         self.major = major
+        # 4.x binds its request itself: its own context variable, its own wrapper.
+        self.bind: Any = (
+            import_module("fastmcp.server.dependencies").bind_request_context
+            if major >= 4
+            else None
+        )
 
     @contextlib.contextmanager
     def bound(self, link: ClientLink, state: Any, params: dict[str, Any]) -> Iterator[None]:
@@ -69,11 +75,10 @@ class FastMCPServer:
             return
         from cloudmcp.adapters import mcp2_session
 
-        bind = import_module("fastmcp.server.dependencies").bind_request_context
         request = mcp2_session.request_context(
             link, state, params=params, protocol_version=HANDSHAKE_REVISION
         )
-        with bind(request):
+        with self.bind(request):
             yield
 
     async def run(self, call: Any, ctx: Context) -> Any:

@@ -22,9 +22,12 @@ class FrameworkLifespan:
         self._task: asyncio.Task[None] | None = None
         #: What the lifespan yielded (None before it starts, or without a lifespan).
         self.state: Any = None
+        self._entered = False
 
     async def start(self) -> Any:
         """Enter the lifespan unless it is entered already; what it yielded."""
+        if self._entered:  # every request asks: answer at once
+            return self.state
         if self._ready is None:
             self._ready = asyncio.get_running_loop().create_future()
             if self._open is None:
@@ -33,6 +36,7 @@ class FrameworkLifespan:
                 self._stop = asyncio.Event()
                 self._task = asyncio.create_task(self._hold(self._open, self._ready, self._stop))
         self.state = await asyncio.shield(self._ready)
+        self._entered = True
         return self.state
 
     async def stop(self) -> None:
@@ -40,6 +44,7 @@ class FrameworkLifespan:
         task, stop = self._task, self._stop
         self._ready = self._task = self._stop = None
         self.state = None
+        self._entered = False
         if task is not None and stop is not None:
             stop.set()
             await task

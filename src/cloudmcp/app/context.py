@@ -122,6 +122,17 @@ class Context(msgspec.Struct, kw_only=True):
         self.asked_client = True
         return await self.exchange.ask(requests)
 
+    async def defer(self) -> None:
+        """Continue as a task (the 2026-07-28 tasks extension), for a tool registered with
+        `task=` and `defer="explicit"`: what ran before (questions asked by MRTR
+        included) ran in the request; the call is answered with a task, and the tool runs
+        again from the start as that task, finding its answers, and this returns at once.
+        Where the call cannot become a task (the client did not declare tasks, a legacy
+        session), a no-op: the tool simply goes on in the request."""
+        defer = getattr(self.exchange, "defer", None)
+        if defer is not None:
+            await defer()
+
     async def close_stream(self) -> None:
         """End the response stream now and keep working (SSE polling, 2025-11-25).
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from cloudmcp.app.context import Context
 from cloudmcp.app.prompts import Prompt, prompt_arguments
 from cloudmcp.app.resources import Resource, compile_template
 from cloudmcp.app.schema import is_context
-from cloudmcp.app.tools import make_tool
+from cloudmcp.app.tools import TaskSupport, make_tool
 from cloudmcp.errors import RegistrationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,6 +44,10 @@ class ToolEntry(Protocol):
     def headers(self) -> Mapping[str, str]:
         """2026-07-28 `Mcp-Param-{Header}` -> the argument it mirrors."""
         ...
+
+    # Optional, read with getattr (entries written before tasks lack them):
+    # `task` ("forbidden" | "optional" | "required") and `defer` ("start" | "explicit"),
+    # as on `Tool`.
 
     async def call(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
         """The `CallToolResult`. `ToolError` is a failure the model sees; `MCPError` and
@@ -81,6 +85,12 @@ class PromptEntry(Protocol):
     async def get(self, arguments: dict[str, str], ctx: Context) -> dict[str, Any]:
         """The `GetPromptResult`; `MCPError` (-32602) for missing arguments."""
         ...
+
+
+def task_support(tool: ToolEntry) -> TaskSupport:
+    """Whether `tool` may run as a task; "forbidden" for entries that do not say."""
+    support: TaskSupport = getattr(tool, "task", "forbidden")
+    return support
 
 
 def _context_param(fn: Callable[..., Any]) -> str | None:
@@ -182,6 +192,11 @@ class Registry:
             info["icons"] = self.icons
         return info
 
+    @property
+    def has_tasks(self) -> bool:
+        """Whether some tool may run as a task."""
+        return any(task_support(t) != "forbidden" for t in self.tools.values())
+
     def capabilities(self) -> dict[str, Any]:
         """The server capabilities what is registered calls for."""
         capabilities: dict[str, Any] = {}
@@ -212,10 +227,14 @@ class Registry:
         scopes: tuple[str, ...] | list[str] = (),
         thread: bool = False,
         timeout: float | None = None,
+        task: TaskSupport = "forbidden",
+        defer: Literal["start", "explicit"] = "start",
     ) -> Callable[[F], F]:
         """Register a function as a tool. Its schemas come from its type hints;
         `input_schema` publishes a hand-written schema instead (arguments are still
-        checked against the signature)."""
+        checked against the signature). `task` says whether a call may run as a task
+        for clients that declare the tasks extension, and `defer` when it becomes one
+        (docs/tasks.md)."""
 
         def register(fn: F) -> F:
             tool = make_tool(
@@ -231,6 +250,8 @@ class Registry:
                 scopes=tuple(scopes),
                 thread=thread,
                 timeout=timeout,
+                task=task,
+                defer=defer,
                 input_schema=input_schema,
             )
             self.add_tool(tool)
@@ -328,4 +349,11 @@ class Registry:
         return register
 
 
-__all__ = ["Completion", "PromptEntry", "Registry", "ResourceEntry", "ToolEntry"]
+__all__ = [
+    "Completion",
+    "PromptEntry",
+    "Registry",
+    "ResourceEntry",
+    "ToolEntry",
+    "task_support",
+]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from cloudmcp.app.content import ToolResult, blocks, to_content_list
 from cloudmcp.app.context import Context
 from cloudmcp.app.schema import Signature, signature_of, to_builtins
-from cloudmcp.errors import ArgumentError, ToolError
+from cloudmcp.errors import ArgumentError, RegistrationError, ToolError
+
+TaskSupport = Literal["forbidden", "optional", "required"]
 
 
 class Tool(msgspec.Struct, kw_only=True):
@@ -35,6 +37,14 @@ class Tool(msgspec.Struct, kw_only=True):
     timeout: float | None = None
     #: Run a synchronous function in a worker thread instead of on the event loop.
     thread: bool = False
+    #: Whether a call may run as a task (the 2026-07-28 tasks extension), for clients that
+    #: declare it: "forbidden" (never), "optional" (when the client declared tasks),
+    #: "required" (clients that did not are refused with -32021).
+    task: TaskSupport = "forbidden"
+    #: When a call becomes a task: at the start, or where the tool awaits `ctx.defer()`
+    #: ("explicit"; what runs before it, questions to the client included, runs in the
+    #: request).
+    defer: Literal["start", "explicit"] = "start"
     #: The tool as `tools/list` shows it, built once.
     definition: dict[str, Any] = {}
     #: 2026-07-28 `Mcp-Param-{Header}` -> the argument it mirrors.
@@ -42,6 +52,12 @@ class Tool(msgspec.Struct, kw_only=True):
     is_async: bool = False
 
     def __post_init__(self) -> None:
+        if self.task not in ("forbidden", "optional", "required"):
+            raise RegistrationError(
+                f"{self.name}: task must be 'forbidden', 'optional' or 'required'"
+            )
+        if self.defer not in ("start", "explicit"):
+            raise RegistrationError(f"{self.name}: defer must be 'start' or 'explicit'")
         self.is_async = inspect.iscoroutinefunction(self.fn)
         self.definition = self._definition()
         self.headers = self.signature.headers

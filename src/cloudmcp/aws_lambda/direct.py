@@ -12,7 +12,7 @@ import asyncio
 import gc
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -24,6 +24,9 @@ from cloudmcp.compose import Composable
 from cloudmcp.protocol.transport import HttpRequest
 from cloudmcp.server import normalize
 from cloudmcp.settings import Settings
+
+if TYPE_CHECKING:
+    from cloudmcp.aws_lambda.tasks import SelfInvoke
 
 #: How long an idle long-lived stream waits for more before the invocation returns: the
 #: client sees nothing before the end, so waiting only costs time.
@@ -55,6 +58,7 @@ class LambdaHandler:
         self, app: Composable, path: str = "/mcp", *, bind_host: str | None = None
     ) -> None:
         self.app = app
+        self._self_invoke: SelfInvoke | None = None
         operations = None
         if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
             # In a Lambda runtime: EMF metrics and JSON access logs on stdout. Elsewhere
@@ -64,11 +68,14 @@ class LambdaHandler:
             operations = OpsConfig.from_env(platform="lambda")
         # Everything, the store included, is built now (the init phase), not at a request.
         self.path = normalize(path)
+        settings = lambda_settings(app.settings)
         self.service = app.compose(
             bind_host=bind_host,
             operations=operations,
-            settings=lambda_settings(app.settings),
+            settings=settings,
             standalone_streams=False,
+            # Nothing runs after the handler returns: task work starts in another invocation.
+            task_dispatch=self._invoke if settings.task_dispatch != "local" else None,
         )
         self.server = self.service.server
         self.engine = self.service.engine
@@ -80,8 +87,17 @@ class LambdaHandler:
             # the garbage collector from walking it again on every collection.
             gc.freeze()
 
+    async def _invoke(self, task_id: str) -> None:
+        from cloudmcp.aws_lambda.tasks import SelfInvoke
+
+        if self._self_invoke is None:
+            self._self_invoke = SelfInvoke.from_environ(os.environ)
+        await self._self_invoke(task_id)
+
     def __call__(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         cold_start = next_invocation()
+        if event.get("cloudmcp") is not None:  # not HTTP: this function's own task work
+            return self._task_event(event, context)
         try:
             parsed = parse_event(event)
         except MalformedEvent as malformed:
@@ -105,6 +121,17 @@ class LambdaHandler:
         response = responder.response()
         self.cors.decorate(parsed.headers, response)
         return parsed.response(response)
+
+    def _task_event(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        from cloudmcp.aws_lambda.tasks import is_task_event, serve_task_event
+
+        if not is_task_event(event):
+            return {"error": f"unknown cloudmcp event {event.get('cloudmcp')!r}"}
+        work = serve_task_event(self.engine.tasks, event, context)
+        done = self.loop.run_until_complete(work)
+        if self.ops is not None:
+            self.ops.flush()
+        return done
 
     def close(self) -> None:
         """Release the store and the loop (tests; Lambda just freezes the process)."""

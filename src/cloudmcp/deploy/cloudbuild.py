@@ -146,6 +146,8 @@ def _release_gcp_script(config: DeployConfig) -> str:
         f"--service={RUN_SERVICE}",
         '--tag="$${TAG}"',
         *_release_args(config),
+        # The revision's alarm: its 5xx answers while it holds a share of the traffic.
+        f"--max-errors={config.alarms.lambda_errors}",
     ]
     return (
         "set -euo pipefail\n"

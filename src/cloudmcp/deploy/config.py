@@ -321,6 +321,8 @@ def _check_relations(config: DeployConfig, source: str) -> None:
         fail("redis", "set either managed = true or secret = <id of the secret holding the URL>")
     if "API_KEYS" in config.secrets and not _auth_modes(config) & {"api_key"}:
         fail("secrets.API_KEYS", "is set but no environment has AUTH including api_key")
+    if config.aws is not None and config.aws.api != "http" and config.aws.deployer != "sam":
+        fail("aws.api", "'rest' and 'both' need deployer = 'sam' (Terraform builds the HTTP API)")
     if config.security.waf and (config.aws is None or config.aws.api == "http"):
         fail("security.waf", "protects the REST API: needs [aws] with api = 'rest' or 'both'")
     if config.security.cloud_armor and config.domain is None:

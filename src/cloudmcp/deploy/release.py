@@ -4,8 +4,9 @@
     release.py aws --region R --function F --image-uri URI --steps 10,50,100 [...]
 
 Cloud Run: the new revision was deployed with `--no-traffic --tag T`. It is probed at its
-tagged URL; then each step gives it a share of traffic, waits, and probes it again. A failed
-probe puts traffic back exactly as it was and removes the tag.
+tagged URL; then each step gives it a share of traffic, waits, counts the revision's 5xx
+answers in Cloud Monitoring (its alarm) and probes it again. A failed probe or too many errors
+put traffic back exactly as it was and remove the tag.
 
 Lambda (the Terraform path): the image becomes a new published version, which the `candidate`
 alias (with its own Function URL) points at for the probe; then the `live` alias sends it a
@@ -28,7 +29,10 @@ import json
 import subprocess  # nosec B404 - runs the cloud CLIs with argument lists, never a shell
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloudmcp.ops import probe
@@ -108,6 +112,47 @@ def _percentages(text: str) -> list[int]:
 
 # --- Cloud Run -------------------------------------------------------------------------------
 
+MONITORING = "https://monitoring.googleapis.com/v3"
+
+
+def revision_errors(
+    monitoring: str, project: str, token: str, service: str, revision: str, seconds: float
+) -> int:
+    """5xx answers the revision gave in the last `seconds`, from Cloud Monitoring."""
+    end = datetime.now(UTC)
+    start = end - timedelta(seconds=max(seconds, 60))
+    metric_filter = (
+        'metric.type = "run.googleapis.com/request_count" AND '
+        'resource.type = "cloud_run_revision" AND '
+        f'resource.labels.service_name = "{service}" AND '
+        f'resource.labels.revision_name = "{revision}" AND '
+        'metric.labels.response_code_class = "5xx"'
+    )
+    query = urllib.parse.urlencode(
+        {
+            "filter": metric_filter,
+            "interval.startTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "interval.endTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "aggregation.alignmentPeriod": f"{int(max(seconds, 60))}s",
+            "aggregation.perSeriesAligner": "ALIGN_SUM",
+            "aggregation.crossSeriesReducer": "REDUCE_SUM",
+        }
+    )
+    request = urllib.request.Request(
+        f"{monitoring}/projects/{project}/timeSeries?{query}",
+        headers={"authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # nosec B310 - https URL
+            answer = json.loads(response.read())
+    except (OSError, ValueError) as exc:
+        raise ReleaseError(f"Cloud Monitoring did not answer: {exc}") from None
+    return sum(
+        int(point.get("value", {}).get("int64Value", 0))
+        for series in answer.get("timeSeries", [])
+        for point in series.get("points", [])
+    )
+
 
 def release_cloud_run(args: argparse.Namespace, sleep: Callable[[float], None]) -> None:
     gcloud = Cli(args.gcloud)
@@ -147,6 +192,20 @@ def release_cloud_run(args: argparse.Namespace, sleep: Callable[[float], None]) 
         )
         return ReleaseError(f"{reason}; traffic is back on {before or 'the previous revisions'}")
 
+    def errors_within_budget(percent: int) -> None:
+        if args.max_errors is None:
+            return
+        token = gcloud.secret("auth", "print-access-token")
+        errors = revision_errors(
+            args.monitoring_url, args.project, token, args.service, revision, args.soak
+        )
+        say(f"revision {revision} at {percent}%: {errors} 5xx answers")
+        if errors > args.max_errors:
+            raise ReleaseError(
+                f"revision {revision} gave {errors} 5xx answers at {percent}% "
+                f"(more than {args.max_errors})"
+            )
+
     try:
         prober.check(tagged["url"], f"revision {revision} (no traffic)")
         for percent in args.steps:
@@ -156,6 +215,7 @@ def release_cloud_run(args: argparse.Namespace, sleep: Callable[[float], None]) 
             )  # fmt: skip
             if percent < 100:
                 sleep(args.soak)
+                errors_within_budget(percent)
             prober.check(tagged["url"], f"revision {revision} at {percent}%")
     except ReleaseError as exc:
         raise roll_back(exc) from None
@@ -255,6 +315,10 @@ def parser() -> argparse.ArgumentParser:
     gcp.add_argument("--project", required=True)
     gcp.add_argument("--service", required=True)
     gcp.add_argument("--tag", required=True, help="tag of the no-traffic revision")
+    gcp.add_argument(
+        "--max-errors", type=int, help="5xx answers of the revision a step tolerates (alarm)"
+    )
+    gcp.add_argument("--monitoring-url", default=MONITORING, help=argparse.SUPPRESS)
     gcp.add_argument("--gcloud", default="gcloud")
     gcp.set_defaults(release=release_cloud_run)
 

@@ -42,6 +42,7 @@ SESSION_BUCKETS = (
 )  # fmt: skip
 STORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
 COLD_START_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+TASK_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 
 #: The labels of `mcp_server_operation_duration_seconds`: the conventions' attributes,
 #: dots made underscores as OpenTelemetry's Prometheus exporter does. A label an
@@ -159,6 +160,46 @@ class Metrics:
             "cloudmcp_cold_start_seconds",
             "Process start to first answered request; the count is the number of cold starts",
             buckets=COLD_START_BUCKETS,
+            registry=r,
+        )
+        self.tasks_created = Counter(
+            "cloudmcp_tasks_created", "Tasks created (the tasks extension)", registry=r
+        )
+        self.task_runs = Counter(
+            "cloudmcp_task_runs", "Runs of a task's tool this process started", registry=r
+        )
+        self.task_runs_reclaimed = Counter(
+            "cloudmcp_task_runs_reclaimed",
+            "Runs that took a task over from a worker whose lease ran out",
+            registry=r,
+        )
+        self.task_runs_released = Counter(
+            "cloudmcp_task_runs_released",
+            "Runs handed back at shutdown for another instance to run again",
+            registry=r,
+        )
+        self.task_writes_refused = Counter(
+            "cloudmcp_task_writes_refused",
+            "Writes of a run that had lost its claim (fencing), refused",
+            registry=r,
+        )
+        self.tasks_running = Gauge(
+            "cloudmcp_tasks_running",
+            "Runs of tasks under way in this process",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.tasks_finished = Counter(
+            "cloudmcp_tasks_finished",
+            "Tasks that reached a final status here, by status",
+            ["status"],
+            registry=r,
+        )
+        self.task_duration = Histogram(
+            "cloudmcp_task_duration_seconds",
+            "Time from a task's creation to its final status, by status",
+            ["status"],
+            buckets=TASK_BUCKETS,
             registry=r,
         )
         self.info = Gauge(
@@ -281,6 +322,7 @@ class PrometheusSink:
         self._sessions: dict[str, float] = {}
         self._store_timers: dict[tuple[str, str], Any] = {}
         self._gains = StateGains()
+        self._task_totals: dict[str, int] = {}
 
     def recorder(self, summary: Summary) -> Recorder | None:
         if summary.ops_route:
@@ -380,6 +422,39 @@ class PrometheusSink:
         if connections is not None:
             for kind, count in connections().items():
                 self.metrics.store_connections.labels(kind).set(count)
+        self._task_changes()
+
+    def _task_changes(self) -> None:
+        """What the engine's task counters gained (nothing built if no task ran)."""
+        engine = self.ops.engine
+        if engine is None or "tasks" not in engine.__dict__:
+            return
+        counters = engine.tasks.counters
+        m = self.metrics
+        now = {
+            "created": counters.created,
+            "started": counters.started,
+            "reclaimed": counters.reclaimed,
+            "released": counters.released,
+            "refused": counters.fenced,
+        }
+        last = self._task_totals
+        self._task_totals = now
+        series = {
+            "created": m.tasks_created,
+            "started": m.task_runs,
+            "reclaimed": m.task_runs_reclaimed,
+            "released": m.task_runs_released,
+            "refused": m.task_writes_refused,
+        }
+        for name, total in now.items():
+            if total > last.get(name, 0):
+                series[name].inc(total - last.get(name, 0))
+        m.tasks_running.set(counters.running)
+        durations, counters.durations = counters.durations, []
+        for status, seconds in durations:
+            m.tasks_finished.labels(status).inc()
+            m.task_duration.labels(status).observe(seconds)
 
     def cold_start(self, seconds: float) -> None:
         self.metrics.cold_start.observe(seconds)

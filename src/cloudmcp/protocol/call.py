@@ -31,7 +31,7 @@ class Method(msgspec.Struct, frozen=True, kw_only=True):
     legacy: bool = True
     #: The param that names a tool, prompt or resource.
     target: str | None = None
-    #: What the target names: "tool", "prompt" or "resource".
+    #: What the target names: "tool", "prompt", "resource" or "task".
     kind: str | None = None
     #: May answer with an `InputRequiredResult` (2026-07-28).
     asks: bool = False
@@ -60,6 +60,11 @@ METHODS: dict[str, Method] = {
     "prompts/list": Method(cacheable=True),
     "prompts/get": Method(target="name", kind="prompt", asks=True),
     "completion/complete": Method(),
+    # The tasks extension (SEP-2663): `Mcp-Name` carries the task id. Its removed
+    # `tasks/result` and `tasks/list` stay unknown: -32601.
+    "tasks/get": Method(legacy=False, target="taskId", kind="task"),
+    "tasks/update": Method(legacy=False, target="taskId", kind="task"),
+    "tasks/cancel": Method(legacy=False, target="taskId", kind="task"),
 }
 
 _UNKNOWN = Method(stateless=False, legacy=False)
@@ -113,7 +118,7 @@ def parse(message: dict[str, Any], era: Era, registry: Registry) -> Call:
                 call.tool = registry.tools.get(target)
             elif kind == "prompt":
                 call.prompt = registry.prompts.get(target)
-            else:
+            elif kind == "resource":
                 found = registry.find_resource(target)
                 if found is not None:
                     call.resource, call.variables = found

@@ -53,6 +53,8 @@ from cloudmcp.state.store import Store
 if TYPE_CHECKING:
     from cloudmcp.protocol.legacy import Legacy
     from cloudmcp.protocol.sealing import KeyRing
+    from cloudmcp.protocol.tasks.methods import TaskMethods
+    from cloudmcp.protocol.tasks.worker import Dispatch
 
 log = logging.getLogger("cloudmcp")
 
@@ -72,6 +74,7 @@ class Engine:
         authorize: Authorize | None = None,
         tracer: FeatureTracer | None = None,
         private: bool = False,
+        task_dispatch: Dispatch | None = None,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -98,6 +101,8 @@ class Engine:
             tracer=tracer,
         )
         self.closing = Closing(store)
+        #: Where task work starts (None: this process's task workers).
+        self.task_dispatch = task_dispatch
         # Authenticated answers may depend on who asked: no shared caching of them.
         self.cache_scope = "private" if private or registry.has_scopes else "public"
         self.stateless = Stateless(
@@ -108,6 +113,7 @@ class Engine:
             settings,
             self.closing,
             keyring=lambda: self.keyring,
+            tasks=lambda: self.tasks,
             cache_scope=self.cache_scope,
         )
 
@@ -134,6 +140,26 @@ class Engine:
         from cloudmcp.protocol.sealing import KeyRing
 
         return KeyRing.from_config(self.settings.state_keys)
+
+    @functools.cached_property
+    def tasks(self) -> TaskMethods:
+        """The tasks extension: its methods, records and this process's task workers."""
+        from cloudmcp.protocol.tasks.methods import TaskMethods
+        from cloudmcp.protocol.tasks.worker import TaskCounters, TaskWorker
+        from cloudmcp.state.tasks import TaskStore
+
+        records = TaskStore(self.store, self.keys)
+        counters = TaskCounters()
+        worker = TaskWorker(
+            self.registry, self.features, records, self.settings, self.closing, counters
+        )
+        return TaskMethods(records, worker, self.settings, counters, self.task_dispatch)
+
+    def start(self) -> None:
+        """Start what runs in the background (on the serving loop): the task workers'
+        loop, when some tool may run as a task and its work runs here."""
+        if self.registry.has_tasks and self.task_dispatch is None:
+            self.tasks.worker.start()
 
     # entry point
 
@@ -228,7 +254,9 @@ class Engine:
             return
         call = parse(body, "stateless", self.registry)
         info = request.info
-        info.method, info.name, info.version, info.call = call.method, call.target, STATELESS, call
+        # A task id may act as a bearer token: logs keep only enough of it to correlate.
+        name = call.target if call.spec.kind != "task" else (call.target or "")[:8] + "..."
+        info.method, info.name, info.version, info.call = call.method, name, STATELESS, call
         await self.admit(request, call)
         await self.stateless.serve(request, call, accept, responder)
 
@@ -296,6 +324,8 @@ class Engine:
         self.begin_closing()
         if "legacy" in self.__dict__:  # built: it may watch the store for cancellations
             await self.legacy.close()
+        if "tasks" in self.__dict__:  # runs under way hand their tasks back
+            await self.tasks.worker.close()
         await self.store.close()
 
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cloudmcp.app.context import CAPABILITY_FOR, Context
-from cloudmcp.app.registry import Registry
-from cloudmcp.errors import InputRequired, MCPError
+from cloudmcp.app.registry import Registry, task_support
+from cloudmcp.errors import Deferred, InputRequired, MCPError
 from cloudmcp.protocol import jsonrpc
 from cloudmcp.protocol.call import Call
 from cloudmcp.protocol.closing import Closing
@@ -30,6 +30,7 @@ from cloudmcp.protocol.errors import (
 )
 from cloudmcp.protocol.features import Features
 from cloudmcp.protocol.streams import ResponseStream
+from cloudmcp.protocol.tasks import EXTENSION, declared, not_declared
 from cloudmcp.protocol.transport import (
     KEEPALIVE,
     SSE_HEADERS,
@@ -44,8 +45,9 @@ from cloudmcp.settings import Settings
 from cloudmcp.state.keys import Keys
 from cloudmcp.state.store import Store
 
-if TYPE_CHECKING:  # sealing is built on the first MRTR request, off the cold path
+if TYPE_CHECKING:  # built on first use, off the cold path
     from cloudmcp.protocol.sealing import KeyRing
+    from cloudmcp.protocol.tasks.methods import TaskMethods
 
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
@@ -99,12 +101,18 @@ class _Exchange:
         self.capabilities = capabilities
         self.answers: dict[str, Any] = answers
         self.used: dict[str, Any] = {}
+        #: Whether `ctx.defer()` makes the call a task (the client declared tasks).
+        self.may_defer = False
 
     async def notify(self, method: str, params: dict[str, Any]) -> None:
         await self.stream.send(jsonrpc.notification(method, params))
 
     async def close_stream(self) -> None:
         """Streams are not resumable in this revision: closing one would cancel the call."""
+
+    async def defer(self) -> None:
+        if self.may_defer:
+            raise Deferred()
 
     async def ask(self, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
         missing = [
@@ -135,6 +143,7 @@ class Stateless:
         closing: Closing,
         *,
         keyring: Callable[[], KeyRing],
+        tasks: Callable[[], TaskMethods],
         cache_scope: str,
     ) -> None:
         self.registry = registry
@@ -145,6 +154,8 @@ class Stateless:
         self.closing = closing
         #: The MRTR `requestState` key ring, built on first use.
         self.keyring = keyring
+        #: The tasks extension, built on first use.
+        self.tasks = tasks
         self.cache_scope = cache_scope
 
     async def serve(
@@ -164,6 +175,12 @@ class Stateless:
             await stream.finish(jsonrpc.result(call.id, self.decorate(self.discover(), True)))
             return
         capabilities = meta[META_CAPABILITIES]
+        if call.spec.kind == "task":
+            if not declared(capabilities):
+                raise not_declared(call.method)
+            result = await self.tasks().serve(call, request.principal)
+            await stream.finish(jsonrpc.result(call.id, self.decorate(result, False)))
+            return
         answers = self._answers(request, call) if call.spec.asks else {}
         exchange = _Exchange(stream, capabilities, answers)
         log_level = meta.get(META_LOG_LEVEL)
@@ -180,13 +197,42 @@ class Stateless:
             platform=request.platform,
             log_level=log_level if isinstance(log_level, str) else None,
         )
+        tool = call.tool
+        if tool is not None and task_support(tool) != "forbidden" and _may_call(tool, ctx):
+            if not declared(capabilities):
+                if task_support(tool) == "required":
+                    raise not_declared(f"tool {call.target} runs only as a task")
+            elif getattr(tool, "defer", "start") == "explicit":
+                exchange.may_defer = True
+            else:
+                await stream.finish(await self._task(request, call, ctx, answers))
+                return
         with responder.cancelled_on_disconnect():  # closing the stream cancels the request
             await self._run(request, call, ctx, exchange, stream)
 
+    async def _task(
+        self, request: HttpRequest, call: Call, ctx: Context, answers: dict[str, Any]
+    ) -> bytes:
+        """Answer a `tools/call` with a new task, its tool to run to the end as that task."""
+        result = await self.tasks().create(
+            call,
+            request.principal,
+            ctx.meta,
+            ctx.client_capabilities,
+            client_info=ctx.client_info,
+            log_level=ctx.log_level,
+            answers=answers,
+        )
+        result["_meta"] = {META_SERVER: self.registry.server_info}
+        return jsonrpc.encode(jsonrpc.result(call.id, result))
+
     def discover(self) -> dict[str, Any]:
+        capabilities = self.registry.capabilities()
+        if self.registry.has_tasks:
+            capabilities["extensions"] = {EXTENSION: {}}
         result: dict[str, Any] = {
             "supportedVersions": list(SUPPORTED),
-            "capabilities": self.registry.capabilities(),
+            "capabilities": capabilities,
         }
         if self.registry.instructions:
             result["instructions"] = self.registry.instructions
@@ -272,6 +318,9 @@ class Stateless:
             }
             await stream.finish(jsonrpc.result(call.id, interim))
             return
+        except Deferred:  # the tool goes on as a task, with the answers it had so far
+            await stream.finish(await self._task(request, call, ctx, exchange.answers))
+            return
         except MCPError as exc:
             await stream.fail(call.id, exc)
             return
@@ -354,6 +403,13 @@ class Stateless:
             done = {"resultType": "complete", "_meta": tag}
             await responder.write(_event(jsonrpc.result(call.id, done)))
             await responder.end_stream()
+
+
+def _may_call(tool: Any, ctx: Context) -> bool:
+    """Whether the caller holds the tool's scopes: a task is made only for a call that
+    may run (the others get the request path's "unknown tool")."""
+    scopes = tool.scopes
+    return not scopes or set(scopes) <= set(getattr(ctx.principal, "scopes", None) or ())
 
 
 def _event(message: dict[str, Any]) -> bytes:

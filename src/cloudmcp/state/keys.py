@@ -19,6 +19,10 @@ class Keys:
         self.notifications = f"{prefix}notifications"
         #: `notifications/cancelled` for calls running on another instance.
         self.cancellations = f"{prefix}cancellations"
+        #: Tasks not yet finished, for the sweep that finds work a lost worker held.
+        self.tasks = f"{prefix}tasks"
+        #: Ids of tasks ready to run: every instance's task worker reads it.
+        self.runnable = f"{prefix}tasks:runnable"
 
     def session(self, session_id: str) -> str:
         return f"{self.prefix}session:{{{session_id}}}"
@@ -40,3 +44,12 @@ class Keys:
 
     def hits(self, scope: str) -> str:
         return f"{self.prefix}hits:{scope}"
+
+    # A task's keys share one hash tag, `{id}`, so a Redis Cluster keeps them in one slot.
+
+    def task(self, task_id: str) -> str:
+        return f"{self.prefix}task:{{{task_id}}}"
+
+    def task_signals(self, task_id: str) -> str:
+        """Cancellations and answers for a task, read by the worker that runs it."""
+        return f"{self.prefix}task:{{{task_id}}}:signals"

@@ -58,6 +58,13 @@ class MemoryStore(Store):
         self._values[key] = (value, self._clock() + ttl)
         return True
 
+    async def swap(self, key: str, old: bytes, new: bytes, ttl: float) -> bool:
+        if await self.get(key) != old:
+            return False
+        self._wrote()
+        self._values[key] = (new, self._clock() + ttl)
+        return True
+
     async def delete(self, *keys: str) -> int:
         count = 0
         for key in keys:

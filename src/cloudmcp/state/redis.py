@@ -21,8 +21,9 @@ import builtins
 import contextlib
 import secrets
 import time
+from asyncio import Semaphore
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
@@ -91,6 +92,14 @@ end
 redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
 return 0
+"""
+
+# Compare and set: write only over the value the caller read, so of two instances
+# changing one record from the same state, one wins and the other reads again.
+_SWAP = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
 """
 
 
@@ -208,18 +217,16 @@ class RedisStore(Store):
             raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
 
     def _gate(self, key: str) -> asyncio.Semaphore:
-        client = self._client
-        assert isinstance(client, RedisCluster) and self._gates is not None
+        client, gates = cast(RedisCluster, self._client), cast(dict[str, Semaphore], self._gates)
         name = client.nodes_manager.get_node_from_slot(client.keyslot(key)).name
-        gate = self._gates.get(name)
+        gate = gates.get(name)
         if gate is None:
-            gate = self._gates[name] = asyncio.Semaphore(self._per_node)
+            gate = gates[name] = asyncio.Semaphore(self._per_node)
         return gate
 
     def _gates_for(self, keys: tuple[str, ...]) -> list[asyncio.Semaphore]:
         """Gates taken in one order by everyone, so two callers never wait on each other."""
-        client = self._client
-        assert isinstance(client, RedisCluster) and self._gates is not None
+        client, gates = cast(RedisCluster, self._client), cast(dict[str, Semaphore], self._gates)
         if keys:
             for key in keys:
                 self._gate(key)
@@ -227,8 +234,8 @@ class RedisStore(Store):
         else:
             names = {node.name for node in client.get_primaries()}
             for name in names:
-                self._gates.setdefault(name, asyncio.Semaphore(self._per_node))
-        return [self._gates[name] for name in sorted(names)]
+                gates.setdefault(name, asyncio.Semaphore(self._per_node))
+        return [gates[name] for name in sorted(names)]
 
     def connections(self) -> dict[str, int]:
         """Open Redis connections of this process, by kind: `commands` (the pool, every
@@ -260,6 +267,12 @@ class RedisStore(Store):
         async with self._guard(key):
             done = await client.set(key, value, px=_ms(ttl), nx=only_new)
             return bool(done)
+
+    async def swap(self, key: str, old: bytes, new: bytes, ttl: float) -> bool:
+        client = await self._redis()
+        async with self._guard(key):
+            done = await client.eval(_SWAP, 1, key, old, new, _ms(ttl))
+        return bool(done)
 
     async def delete(self, *keys: str) -> int:
         if not keys:
@@ -305,13 +318,12 @@ class RedisStore(Store):
     async def read(self, after: Mapping[str, str], *, timeout: float) -> list[Event]:
         if not after:
             return []
-        await self._redis()
         if timeout <= 0:
-            return await self._fetch(dict(after))
-        assert self._reader is not None
-        return await self._reader.read(after, timeout)
+            return await self._fetch(after)
+        await self._redis()  # connected: the reader exists
+        return await cast(SharedReader, self._reader).read(after, timeout)
 
-    async def _fetch(self, positions: dict[str, str]) -> list[Event]:
+    async def _fetch(self, positions: Mapping[str, str]) -> list[Event]:
         """Events after each position, without blocking: one XREAD per hash slot."""
         client = await self._redis()
         async with self._guard(*positions):
@@ -437,8 +449,7 @@ class _Links(Subscriptions):
 
     async def _connect(self, name: str, node: Any) -> Link:
         if node is None:
-            assert isinstance(self._client, Redis)
-            pool = self._client.connection_pool
+            pool = cast(Redis, self._client).connection_pool
             kind, settings = pool.connection_class, pool.connection_kwargs
         else:
             kind, settings = node.connection_class, node.connection_kwargs
@@ -446,8 +457,7 @@ class _Links(Subscriptions):
         connection = kind(**{**settings, "protocol": 2, "maint_notifications_config": None})
         with _unavailable():
             await connection.connect()  # type: ignore[no-untyped-call]
-        reader = self._store._reader
-        assert reader is not None
+        reader = cast(SharedReader, self._store._reader)  # made before any link
         link = Link(
             connection,
             sharded=node is not None,

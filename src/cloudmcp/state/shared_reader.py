@@ -133,43 +133,42 @@ class Link:
         await self.connection.send_command("PING")
 
     async def _listen(self) -> None:
-        try:
-            while True:
-                try:
-                    reply = await self.connection.read_response(timeout=PING_EVERY * 3)
-                    if reply is None:  # not even the answer to a ping: the link is dead
-                        raise TimeoutError("Redis subscriber connection silent")
-                except ResponseError as exc:
-                    # A subscription refused (MOVED: the slot moved): whoever waits on
-                    # it looks up the topology again and retries.
-                    self._fail_pending(StoreUnavailable(f"Redis refused a subscription: {exc}"))
-                    continue
-                if not isinstance(reply, list) or not reply:
-                    continue
-                kind = _text(reply[0])
-                if kind in ("message", "smessage"):
-                    self._on_message(_text(reply[1]), reply[2])
-                elif kind in ("subscribe", "ssubscribe"):
-                    channel = _text(reply[1])
-                    self.channels.add(channel)
-                    waiting = self._pending.pop(channel, None)
-                    if waiting is not None and not waiting.done():
-                        waiting.set_result(None)
-                elif kind in ("unsubscribe", "sunsubscribe") and reply[1] is not None:
-                    channel = _text(reply[1])
-                    if channel in self._leaving:
-                        self._leaving.discard(channel)
-                    elif channel in self.channels:
-                        # Not asked for: the slot moved or this node stopped being its
-                        # master. Its waiters subscribe again, wherever it lives now.
-                        self.channels.discard(channel)
-                        self._on_lost(self, {channel})
-        except asyncio.CancelledError:
-            raise
-        except BaseException:
-            pass
-        finally:
-            self._end()
+        # However the link breaks (closed, reset, silent), it is over: `_end` says so.
+        with contextlib.suppress(Exception):
+            await self._receive()
+        self._end()
+
+    async def _receive(self) -> None:
+        while True:
+            try:
+                reply = await self.connection.read_response(timeout=PING_EVERY * 3)
+                if reply is None:  # not even the answer to a ping: the link is dead
+                    raise TimeoutError("Redis subscriber connection silent")
+            except ResponseError as exc:
+                # A subscription refused (MOVED: the slot moved): whoever waits on
+                # it looks up the topology again and retries.
+                self._fail_pending(StoreUnavailable(f"Redis refused a subscription: {exc}"))
+                continue
+            if not isinstance(reply, list) or not reply:
+                continue
+            kind = _text(reply[0])
+            if kind in ("message", "smessage"):
+                self._on_message(_text(reply[1]), reply[2])
+            elif kind in ("subscribe", "ssubscribe"):
+                channel = _text(reply[1])
+                self.channels.add(channel)
+                waiting = self._pending.pop(channel, None)
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(None)
+            elif kind in ("unsubscribe", "sunsubscribe") and reply[1] is not None:
+                channel = _text(reply[1])
+                if channel in self._leaving:
+                    self._leaving.discard(channel)
+                elif channel in self.channels:
+                    # Not asked for: the slot moved or this node stopped being its
+                    # master. Its waiters subscribe again, wherever it lives now.
+                    self.channels.discard(channel)
+                    self._on_lost(self, {channel})
 
     def _fail_pending(self, error: BaseException) -> None:
         pending, self._pending = self._pending, {}

@@ -4,7 +4,8 @@ The engine keeps nothing about a session in its own objects. It reads and writes
 three kinds of thing through this interface, each of which maps onto one Redis
 data type, so any instance can serve any request:
 
-- values with a TTL (session records, cached tool results, sealed state);
+- values with a TTL (session records, cached tool results, task records), which
+  `swap` changes only if nobody else changed them first;
 - sets with a TTL (resource subscribers);
 - append-only event logs with a cap and a TTL (SSE streams for resumption, replies
   to server-to-client requests, change notifications). A reader blocks until an
@@ -66,6 +67,11 @@ class Store(ABC):
     async def tail(self, log: str) -> str:
         """The id of the newest event in `log` (`"0"` when empty): read after it to get
         only what comes next, without missing an event appended in between."""
+
+    @abstractmethod
+    async def swap(self, key: str, old: bytes, new: bytes, ttl: float) -> bool:
+        """Replace the value at `key` with `new` only if it is still `old` (compare and
+        set), atomically across instances. True when written."""
 
     @abstractmethod
     async def hit(self, key: str, *, window: float, limit: int) -> float:

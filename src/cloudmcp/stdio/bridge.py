@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from cloudmcp.application import MCPApp
+from cloudmcp.errors import MCPError
+from cloudmcp.protocol.errors import INTERNAL_ERROR
 from cloudmcp.stdio.call import forward
-from cloudmcp.stdio.child import Child
+from cloudmcp.stdio.child import Child, ChildExited
 from cloudmcp.stdio.entries import ChildPrompt, ChildResource, ChildTool
 from cloudmcp.stdio.pool import Pool
 
@@ -157,8 +159,8 @@ class StdioApp(MCPApp):
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Any = None) -> AsyncIterator[None]:
-        await self.start()
         try:
+            await self.start()
             async with super().lifespan(_app):
                 yield
         finally:
@@ -181,8 +183,12 @@ class StdioApp(MCPApp):
         params: dict[str, Any] = {"ref": ref, "argument": {"name": argument, "value": value}}
         if isinstance(context, dict) and context:
             params["context"] = context
-        async with self.pool.lease() as child:
-            result = await child.request("completion/complete", params)
+        try:
+            async with self.pool.lease() as child:
+                result = await child.request("completion/complete", params)
+        except ChildExited as exc:
+            message = f"The stdio server exited during completion ({exc})"
+            raise MCPError(INTERNAL_ERROR, message) from None
         values = (result.get("completion") or {}).get("values") or []
         return [str(v) for v in values]
 

@@ -16,9 +16,10 @@ import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from cloudmcp.app.context import LOG_LEVELS
 from cloudmcp.errors import MCPError
 from cloudmcp.protocol.errors import INTERNAL_ERROR, method_not_found
-from cloudmcp.stdio.child import ChildExited
+from cloudmcp.stdio.child import Abandoned, Answer, ChildExited
 
 if TYPE_CHECKING:
     from cloudmcp.app.context import Context
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 #: What a child may ask its client for; the caller's client answers.
 ASKS = frozenset({"sampling/createMessage", "elicitation/create", "roots/list"})
-LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 _tokens = itertools.count(1)
 
@@ -43,7 +43,8 @@ class ClientCaller:
         self.asks = 0
         #: What ended the round early (InputRequired on 2026-07-28), raised by the call.
         self.interruption: BaseException | None = None
-        self.interrupted = asyncio.Event()
+        #: The child's answer the call waits for: an interruption ends that wait.
+        self.answer: Answer | None = None
 
     async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method not in ASKS:
@@ -56,7 +57,8 @@ class ClientCaller:
             raise  # the client's refusal goes to the child; a cancellation ends the call anyway
         except BaseException as exc:
             self.interruption = exc
-            self.interrupted.set()
+            if self.answer is not None and not self.answer.done():
+                self.answer.set_result(Abandoned("the client must answer a question first"))
             raise
         answer: dict[str, Any] = answers[key]
         return answer
@@ -100,32 +102,38 @@ async def forward(
         params = {**params, "_meta": {**(params.get("_meta") or {}), "progressToken": caller.token}}
     async with pool.lease(_owner(ctx)) as child:
         child.callers.append(caller)
-        answer = asyncio.ensure_future(child.request(method, params))
-        interrupted = asyncio.ensure_future(caller.interrupted.wait())
+        expected = child.expect()
+        caller.answer = expected[1]
+        timer = None
+        if timeout is not None:
+            timer = asyncio.get_running_loop().call_later(timeout, _expire, expected[1])
         try:
-            async with asyncio.timeout(timeout):
-                await asyncio.wait((answer, interrupted), return_when=asyncio.FIRST_COMPLETED)
-        except TimeoutError:
+            return await child.request(method, params, expected)
+        except Abandoned as abandoned:
+            if abandoned is not TIMED_OUT:
+                assert caller.interruption is not None  # nosec B101 - what abandons a call
+                raise caller.interruption from None
             # Hung, or too slow for its callers: either way it serves nobody else.
-            answer.cancel()
             await child.stop(graceful=False)
             raise MCPError(
                 INTERNAL_ERROR, f"The stdio server did not answer {method} within {timeout:g}s"
             ) from None
+        except ChildExited as exc:
+            raise MCPError(
+                INTERNAL_ERROR,
+                f"The stdio server exited during {method} ({exc}); "
+                "a fresh one serves the next call",
+            ) from None
         finally:
             child.callers.remove(caller)
-            interrupted.cancel()
-            answered = answer.done()
-            if not answered:
-                answer.cancel()  # tells the child, and replaces it if it is hung
-        if answered:
-            try:
-                return answer.result()
-            except ChildExited as exc:
-                raise MCPError(
-                    INTERNAL_ERROR,
-                    f"The stdio server exited during {method} ({exc}); "
-                    "a fresh one serves the next call",
-                ) from None
-        assert caller.interruption is not None  # nosec B101 - the only other way out
-        raise caller.interruption
+            if timer is not None:
+                timer.cancel()
+
+
+#: How a call's wait ends when `timeout` runs out.
+TIMED_OUT = Abandoned("the call ran out of time")
+
+
+def _expire(answer: Answer) -> None:
+    if not answer.done():
+        answer.set_result(TIMED_OUT)

@@ -44,6 +44,21 @@ class ChildExited(Exception):
     """The child exited, or was stopped, while a request was waiting for its answer."""
 
 
+class Abandoned(Exception):
+    """A wait for the child's answer ended before the answer came (time ran out, or the
+    client must answer a question first)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+#: The child's answer to one request: the message, `None` when the child exited, or the
+#: `Abandoned` that ended the wait.
+Answer = asyncio.Future["dict[str, Any] | Abandoned | None"]
+Expected = tuple[int, Answer]
+
+
 class Caller(Protocol):
     """Whoever the child serves now: its requests and notifications go there."""
 
@@ -73,7 +88,7 @@ class Child:
         self.capabilities: dict[str, Any] = {}
         self.instructions: str | None = None
         self._ids = itertools.count(1)
-        self._waiting: dict[int, asyncio.Future[dict[str, Any] | None]] = {}
+        self._waiting: dict[int, Answer] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._exit: str | None = None
         self.stopping = False
@@ -168,12 +183,21 @@ class Child:
             self._ended("the stdio server closed its stdin")
             raise ChildExited(self._exit or "the stdio server exited") from None
 
-    async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send a request; its result, or `MCPError` with the child's error, or
-        `ChildExited`. Cancelling the wait tells the child (`notifications/cancelled`)."""
+    def expect(self) -> Expected:
+        """An id for the next request and the future its answer will resolve; resolve it
+        with `Abandoned` to stop waiting (the child is then told to stop)."""
         request_id = next(self._ids)
-        answer: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        answer: Answer = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = answer
+        return request_id, answer
+
+    async def request(
+        self, method: str, params: dict[str, Any], expected: Expected | None = None
+    ) -> dict[str, Any]:
+        """Send a request; its result, or `MCPError` with the child's error, or
+        `ChildExited`, or the `Abandoned` its wait was ended with. Cancelling or abandoning
+        the wait tells the child (`notifications/cancelled`)."""
+        request_id, answer = expected or self.expect()
         try:
             await self.send(jsonrpc.request(request_id, method, params))
             message = await answer
@@ -185,6 +209,10 @@ class Child:
             self._waiting.pop(request_id, None)
         if message is None:
             raise ChildExited(self._exit or "the stdio server exited")
+        if isinstance(message, Abandoned):
+            if self.alive:
+                self._spawn(self._cancel(request_id, message.reason))
+            raise message
         if "error" in message:
             error = message["error"] if isinstance(message["error"], dict) else {}
             code = error.get("code")

@@ -40,6 +40,8 @@ resource "google_project_iam_member" "build" {
   for_each = toset([
     "roles/run.developer",
     "roles/logging.logWriter",
+    # The release reads the new revision's 5xx count (its alarm) before each traffic step.
+    "roles/monitoring.viewer",
   ])
 
   project = var.gcp_project
