@@ -50,10 +50,9 @@ class Settings(msgspec.Struct, kw_only=True):
     redis_url: str | None = None
     #: Prefix for every key this deployment writes to the store.
     key_prefix: str = "cloudmcp:"
-    #: Connections for short Redis commands, and for blocked reads (one per open SSE
-    #: stream, listener or wait for a client's answer), per process.
+    #: Connections for Redis commands, per process (blocked reads of every open stream
+    #: share one subscriber connection per shard: docs/state.md).
     redis_max_connections: Positive = 64
-    redis_max_readers: Positive = 1000
     #: Idle seconds before a legacy session expires.
     session_ttl: PositiveSeconds = 1800.0
     #: Events kept per SSE stream for resumption, and for how long (seconds).

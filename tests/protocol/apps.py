@@ -9,9 +9,8 @@ from cloudmcp.state.memory import MemoryStore
 
 
 def make_app(**options: Any) -> MCPApp:
-    app = MCPApp(
-        "protocol-test", "1.2.3", instructions="For tests.", store=MemoryStore(), **options
-    )
+    options.setdefault("store", MemoryStore())
+    app = MCPApp("protocol-test", "1.2.3", instructions="For tests.", **options)
 
     @app.tool()
     def add(a: int, b: int) -> int:

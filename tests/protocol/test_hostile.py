@@ -163,3 +163,34 @@ async def test_waiting_on_logs_nobody_writes_leaves_nothing_behind() -> None:
     assert not store._logs  # nothing kept for tokens that name no stream
     await store.append("real", b"x", ttl=60, cap=10)
     assert await store.read({"real": "0"}, timeout=0.001)
+
+
+async def test_a_foreign_request_state_names_state_keys() -> None:
+    async with TestClient(make_app(), capabilities={"elicitation": {}}) as client:
+        params = {"name": "confirm", "arguments": {}, "requestState": "a2V5.c2VhbGVk.Zm9yZ2Vk"}
+        with pytest.raises(MCPError) as refused:
+            await client.request("tools/call", params)
+    assert refused.value.code == -32602 and "STATE_KEYS" in refused.value.message
+
+
+async def test_with_auth_on_a_malformed_message_is_a_protocol_error() -> None:
+    """The scope check reads the parsed call, after the message was validated: a valid
+    credential with a non-string method or deep nesting gets 4xx, never a 500."""
+    settings = Settings(auth="api_key", api_keys=("k-123456789012345678901234:ops:read",))
+    app = make_app(settings=settings)
+
+    @app.tool(scopes=["admin"])
+    def guarded() -> str:
+        return "x"
+
+    key = {"x-api-key": "k-123456789012345678901234"}
+    async with TestClient(app, headers=key) as client:
+        for body in (
+            b'{"jsonrpc": "2.0", "id": 1, "method": 5, "params": {"name": "guarded"}}',
+            b"[" * 3000 + b"]" * 3000,
+        ):
+            response = await client.http("POST", body, headers={"accept": "application/json"})
+            assert 400 <= response.status < 500, response.body
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool("guarded")
+    assert refused.value.status == 403

@@ -46,6 +46,9 @@ MCP_METHODS = frozenset(
         "prompts/list",
         "prompts/get",
         "completion/complete",
+        "tasks/get",
+        "tasks/update",
+        "tasks/cancel",
     }
 )
 

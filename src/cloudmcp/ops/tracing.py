@@ -170,7 +170,7 @@ def describe(request: HttpRequest) -> tuple[str, dict[str, Any]]:
         attributes["gen_ai.prompt.name"] = target
         if call is not None and call.entry is not None:
             name = f"{method} {target}"
-    elif target is not None:
+    elif target is not None and method.startswith("resources/"):
         attributes["mcp.resource.uri"] = target
     return name, attributes
 

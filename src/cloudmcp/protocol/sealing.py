@@ -60,7 +60,10 @@ class KeyRing:
 
     def open(self, token: object) -> dict[str, Any]:
         """The payload of a sealed token; -32602 when it is forged, altered or expired."""
-        failed = invalid_params("requestState integrity check failed")
+        failed = invalid_params(
+            "requestState integrity check failed: it was sealed with another key (instances "
+            "that serve one endpoint must share STATE_KEYS) or altered"
+        )
         if not isinstance(token, str) or token.count(".") != 2:
             raise failed
         kid, body, mac = token.split(".")
