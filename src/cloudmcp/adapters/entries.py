@@ -9,11 +9,12 @@ for (a prompt's required arguments, a template's match).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from cloudmcp.adapters.wire import dump
 from cloudmcp.app.context import Context
+from cloudmcp.app.registry import Registry
 from cloudmcp.protocol.errors import invalid_params
 
 
@@ -104,6 +105,49 @@ def completer(
         return found
 
     return values
+
+
+def add_listed(
+    registry: Registry,
+    server: FrameworkServer,
+    tools: Iterable[Any],
+    resources: Iterable[Any],
+    prompts: Iterable[Any],
+) -> None:
+    """Register an entry for each tool, resource (or template) and prompt a framework
+    listed, as the MCP models it returned them."""
+    for tool in tools:
+        registry.add_tool(AdaptedTool(server, dump(tool)))
+    for resource in resources:
+        registry.add_resource(AdaptedResource(server, dump(resource)))
+    for prompt in prompts:
+        registry.add_prompt(AdaptedPrompt(server, dump(prompt)))
+
+
+def add_completions(
+    registry: Registry,
+    complete: Callable[[dict[str, Any]], Awaitable[Any]],
+    prompts: Iterable[str],
+    templates: Iterable[str],
+) -> None:
+    """Register the framework's one completion handler for each prompt (by name) and
+    resource template (by URI template)."""
+    for name in prompts:
+        ref = {"type": "ref/prompt", "name": name}
+        registry.add_completion("ref/prompt", name, completer(complete, ref))
+    for uri in templates:
+        ref = {"type": "ref/resource", "uri": uri}
+        registry.add_completion("ref/resource", uri, completer(complete, ref))
+
+
+async def listing(mcp: Any) -> tuple[Any, Any, Any, Any]:
+    """Tools, resources, templates and prompts, through the framework's public list calls."""
+    return (
+        await mcp.list_tools(),
+        await mcp.list_resources(),
+        await mcp.list_resource_templates(),
+        await mcp.list_prompts(),
+    )
 
 
 _VARIABLE = re.compile(r"{([^{}]+)}")

@@ -30,7 +30,14 @@ from typing import Any
 
 from cloudmcp.adapters.app import AdaptedApp, not_carried
 from cloudmcp.adapters.client import ClientLink
-from cloudmcp.adapters.entries import AdaptedPrompt, AdaptedResource, AdaptedTool, completer
+from cloudmcp.adapters.entries import (
+    AdaptedPrompt,
+    AdaptedResource,
+    AdaptedTool,
+    add_completions,
+    add_listed,
+    listing,
+)
 from cloudmcp.adapters.lifespan import FrameworkLifespan
 from cloudmcp.adapters.sync import run_sync
 from cloudmcp.adapters.wire import call_tool_result, dump, resource_contents
@@ -174,15 +181,10 @@ def adapt(mcp: Any) -> AdaptedApp:
     )
     server = FastMCPServer(mcp, lifespan, major)
     if major < 3:
-        listed = run_sync(_listing_v2(mcp))
-        for tool in listed[0]:
-            app.add_tool(AdaptedTool(server, dump(tool)))
-        for resource in [*listed[1], *listed[2]]:
-            app.add_resource(AdaptedResource(server, dump(resource)))
-        for prompt in listed[3]:
-            app.add_prompt(AdaptedPrompt(server, dump(prompt)))
+        tools, resources, templates, prompts = run_sync(_listing_v2(mcp))
+        add_listed(app, server, tools, [*resources, *templates], prompts)
         return app
-    tools, resources, templates, prompts = run_sync(_listing(mcp))
+    tools, resources, templates, prompts = run_sync(listing(mcp))
     for tool in tools:
         app.add_tool(AdaptedTool(server, dump(tool.to_mcp_tool(name=tool.name))))
     for resource in resources:
@@ -213,21 +215,8 @@ def _add_completions(
         request = mcp2_session.bare_request_context(await server.lifespan.start())
         return await entry.handler(request, types.CompleteRequestParams.model_validate(params))
 
-    for prompt in prompts:
-        ref = {"type": "ref/prompt", "name": prompt.name}
-        app.add_completion("ref/prompt", prompt.name, completer(complete, ref))
-    for template in templates:
-        ref = {"type": "ref/resource", "uri": template.uri_template}
-        app.add_completion("ref/resource", template.uri_template, completer(complete, ref))
-
-
-async def _listing(mcp: Any) -> tuple[Any, Any, Any, Any]:
-    return (
-        await mcp.list_tools(),
-        await mcp.list_resources(),
-        await mcp.list_resource_templates(),
-        await mcp.list_prompts(),
-    )
+    names = [prompt.name for prompt in prompts]
+    add_completions(app, complete, names, [t.uri_template for t in templates])
 
 
 async def _listing_v2(mcp: Any) -> tuple[Any, Any, Any, Any]:

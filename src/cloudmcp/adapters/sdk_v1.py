@@ -16,7 +16,11 @@ from typing import Any
 
 from cloudmcp.adapters.app import AdaptedApp, not_carried
 from cloudmcp.adapters.client import ClientLink
-from cloudmcp.adapters.entries import AdaptedPrompt, AdaptedResource, AdaptedTool, completer
+from cloudmcp.adapters.entries import (
+    add_completions,
+    add_listed,
+    listing,
+)
 from cloudmcp.adapters.lifespan import FrameworkLifespan
 from cloudmcp.adapters.mcp1_session import request_context, types
 from cloudmcp.adapters.sync import run_sync
@@ -83,35 +87,17 @@ def adapt(mcp: Any) -> AdaptedApp:
         icons=icons,
     )
     server = SdkServer(mcp, lifespan)
-    tools, resources, templates, prompts = run_sync(_listing(mcp))
-    for tool in tools:
-        app.add_tool(AdaptedTool(server, dump(tool)))
-    for resource in [*resources, *templates]:
-        app.add_resource(AdaptedResource(server, dump(resource)))
-    for prompt in prompts:
-        app.add_prompt(AdaptedPrompt(server, dump(prompt)))
+    tools, resources, templates, prompts = run_sync(listing(mcp))
+    add_listed(app, server, tools, [*resources, *templates], prompts)
     handler = mcp._mcp_server.request_handlers.get(types.CompleteRequest)
     if handler is not None:
 
         async def complete(params: dict[str, Any]) -> Any:
             return await handler(types.CompleteRequest(method="completion/complete", params=params))
 
-        for prompt in prompts:
-            ref = {"type": "ref/prompt", "name": prompt.name}
-            app.add_completion("ref/prompt", prompt.name, completer(complete, ref))
-        for template in templates:
-            ref = {"type": "ref/resource", "uri": template.uriTemplate}
-            app.add_completion("ref/resource", template.uriTemplate, completer(complete, ref))
+        names = [prompt.name for prompt in prompts]
+        add_completions(app, complete, names, [t.uriTemplate for t in templates])
     return app
-
-
-async def _listing(mcp: Any) -> tuple[Any, Any, Any, Any]:
-    return (
-        await mcp.list_tools(),
-        await mcp.list_resources(),
-        await mcp.list_resource_templates(),
-        await mcp.list_prompts(),
-    )
 
 
 __all__ = ["adapt"]

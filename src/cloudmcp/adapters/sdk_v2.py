@@ -16,7 +16,11 @@ from typing import Any
 
 from cloudmcp.adapters.app import AdaptedApp, not_carried
 from cloudmcp.adapters.client import ClientLink
-from cloudmcp.adapters.entries import AdaptedPrompt, AdaptedResource, AdaptedTool, completer
+from cloudmcp.adapters.entries import (
+    add_completions,
+    add_listed,
+    listing,
+)
 from cloudmcp.adapters.lifespan import FrameworkLifespan
 from cloudmcp.adapters.mcp2_session import request_context
 from cloudmcp.adapters.sync import run_sync
@@ -115,13 +119,8 @@ def adapt(mcp: Any) -> AdaptedApp:
         icons=icons,
     )
     server = SdkServer(mcp, lifespan)
-    tools, resources, templates, prompts = run_sync(_listing(mcp))
-    for tool in tools:
-        app.add_tool(AdaptedTool(server, dump(tool)))
-    for resource in [*resources, *templates]:
-        app.add_resource(AdaptedResource(server, dump(resource)))
-    for prompt in prompts:
-        app.add_prompt(AdaptedPrompt(server, dump(prompt)))
+    tools, resources, templates, prompts = run_sync(listing(mcp))
+    add_listed(app, server, tools, [*resources, *templates], prompts)
     entry = mcp._lowlevel_server.get_request_handler("completion/complete")
     if entry is not None:
 
@@ -129,22 +128,9 @@ def adapt(mcp: Any) -> AdaptedApp:
             # The registry's completions get no request; the SDK's handler ignores it.
             return await entry.handler(None, types.CompleteRequestParams.model_validate(params))
 
-        for prompt in prompts:
-            ref = {"type": "ref/prompt", "name": prompt.name}
-            app.add_completion("ref/prompt", prompt.name, completer(complete, ref))
-        for template in templates:
-            ref = {"type": "ref/resource", "uri": template.uri_template}
-            app.add_completion("ref/resource", template.uri_template, completer(complete, ref))
+        names = [prompt.name for prompt in prompts]
+        add_completions(app, complete, names, [t.uri_template for t in templates])
     return app
-
-
-async def _listing(mcp: Any) -> tuple[Any, Any, Any, Any]:
-    return (
-        await mcp.list_tools(),
-        await mcp.list_resources(),
-        await mcp.list_resource_templates(),
-        await mcp.list_prompts(),
-    )
 
 
 __all__ = ["adapt"]
