@@ -9,12 +9,15 @@ looked up later or patched in place: to serve differently, compose again.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
+
 from cloudmcp.app.registry import Registry
-from cloudmcp.auth.hosts import HostPolicy
+from cloudmcp.auth.hosts import HostPolicy, default_hosts
 from cloudmcp.errors import ConfigurationError
 from cloudmcp.protocol.engine import Engine
 from cloudmcp.protocol.transport import HttpRequest, Responder
@@ -108,6 +111,9 @@ def compose(
     stream (AWS Lambda); `task_dispatch` starts task work elsewhere than in this
     process (an asynchronous AWS Lambda invocation).
     """
+    if bind_host is not None:  # where a server listens decides which Host names are safe
+        hosts_for_bind = default_hosts(settings, bind_host, os.environ)
+        settings = msgspec.structs.replace(settings, allowed_hosts=hosts_for_bind)
     ops: Ops | None = None
     if operations is not None:
         from cloudmcp.ops import Ops

@@ -98,11 +98,7 @@ def _handler(target: str | None, path: str, bind_host: str | None = None) -> Lam
     from cloudmcp.loader import load_app
 
     app = load_app(target or os.environ.get("CLOUDMCP_APP") or None)
-    if bind_host is not None:
-        # A local server keeps the Host/Origin checks `cloudmcp serve` has where it binds.
-        from cloudmcp.auth.hosts import default_hosts
-
-        app.settings.allowed_hosts = default_hosts(app.settings, bind_host, os.environ)
+    # A local server keeps the Host/Origin checks `cloudmcp serve` has where it binds.
     return lambda_handler(app, path, bind_host=bind_host)
 
 

@@ -114,7 +114,6 @@ def _resolve(args: argparse.Namespace, env: Mapping[str, str]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cloudmcp import ops
-    from cloudmcp.auth.hosts import default_hosts
     from cloudmcp.errors import AppNotFound
     from cloudmcp.loader import load_app
 
@@ -135,9 +134,8 @@ def run(args: argparse.Namespace) -> int:
         )
     _prepare_process(args)
     if args.workers == 1:
-        app.settings.allowed_hosts = default_hosts(app.settings, args.host, os.environ)
         http_app = app.http_app(args.path, bind_host=args.host, operations=config)
-        _announce(args, app.settings)
+        _announce(args, http_app.service.settings)
         _uvicorn(args, http_app, ops.Ops(config).uvicorn_options())
         return 0
     return _run_workers(args, config, sealed_by_one_ring=not app.settings.state_keys)
@@ -235,7 +233,6 @@ def _run_workers(args: argparse.Namespace, config: OpsConfig, *, sealed_by_one_r
 
 def worker_app() -> HttpApp:
     """The ASGI app of one worker of `cloudmcp serve --workers N`."""
-    from cloudmcp.auth.hosts import default_hosts
     from cloudmcp.loader import load_app
     from cloudmcp.ops import OpsConfig
 
@@ -246,7 +243,6 @@ def worker_app() -> HttpApp:
         app: MCPApp = StdioApp(command_from_env() or [])
     else:
         app = load_app(target or None)
-    app.settings.allowed_hosts = default_hosts(app.settings, host, os.environ)
     return app.http_app(path, bind_host=host, operations=OpsConfig.from_env())
 
 
