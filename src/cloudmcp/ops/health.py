@@ -152,9 +152,6 @@ class Health:
         self.registry = registry
         self.engine = engine
 
-    def routes(self) -> dict[str, Any]:
-        return {"/health": self.route, "/health/deep": self.route, "/ready": self.route}
-
     async def route(self, request: HttpRequest, responder: Responder) -> None:
         path = "/" + request.path.strip("/")
         if path == "/health/deep":
